@@ -1,0 +1,123 @@
+"""Delivery codes and the append-only record of every attempt to enter one."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class DeliveryCode(models.Model):
+    """One code for one parcel and one delivery day. The plain code is never stored."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        USED = "used", _("Used")
+        LOCKED = "locked", _("Locked after wrong entries")
+        EXPIRED = "expired", _("Expired")
+        REVOKED = "revoked", _("Revoked")
+
+    shipment = models.ForeignKey("orders.Shipment", on_delete=models.PROTECT, related_name="codes")
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE
+    )
+    # A keyed hash to check entries against, and a ciphertext to show the customer.
+    code_hash = models.CharField(max_length=64, editable=False)
+    code_encrypted = models.TextField(editable=False)
+    delivery_day = models.DateField(_("delivery day"))
+    valid_until = models.DateTimeField(
+        _("valid until"), help_text=_("First instant at which the code is no longer valid.")
+    )
+    # Where the code is to be entered at a pickup point; its active codes must all differ.
+    pickup_point = models.ForeignKey(
+        "couriers.PickupPoint",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="codes",
+    )
+    wrong_attempts = models.PositiveIntegerField(_("wrong attempts"), default=0)
+    issued_at = models.DateTimeField(_("issued at"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at", "-pk"]
+        verbose_name = _("delivery code")
+        verbose_name_plural = _("delivery codes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shipment"],
+                condition=Q(status="active"),
+                name="code_one_active_per_shipment",
+            ),
+            models.UniqueConstraint(
+                fields=["pickup_point", "code_hash"],
+                condition=Q(status="active", pickup_point__isnull=False),
+                name="code_unique_active_at_pickup_point",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["valid_until"],
+                condition=Q(status="active"),
+                name="code_active_valid_until",
+            ),
+        ]
+
+    def __str__(self):
+        # Never the code: this string shows in the admin and in logs.
+        return f"{self.shipment} ({self.get_status_display()})"
+
+
+class CodeEntry(models.Model):
+    """One attempt to enter a code, whatever its outcome. Never changed, never deleted."""
+
+    class Outcome(models.TextChoices):
+        CORRECT = "correct", _("Correct")
+        WRONG = "wrong", _("Wrong")
+        MALFORMED = "malformed", _("Malformed")
+        EXPIRED = "expired", _("Expired")
+        LOCKED = "locked", _("Locked")
+        BLOCKED = "blocked", _("Blocked")
+        ALREADY_DELIVERED = "already_delivered", _("Already delivered")
+        NO_CODE_NEEDED = "no_code_needed", _("Handed over, no code needed")
+        OVERRIDE = "override", _("Override by operations")
+
+    shipment = models.ForeignKey(
+        "orders.Shipment",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="code_entries",
+    )
+    code = models.ForeignKey(
+        DeliveryCode, on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="code_entries"
+    )
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices)
+    pickup_point = models.ForeignKey(
+        "couriers.PickupPoint", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    client_ip = models.GenericIPAddressField(_("client address"), null=True, blank=True)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    created_at = models.DateTimeField(_("at"), db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("code entry")
+        verbose_name_plural = _("code entries")
+        indexes = [models.Index(fields=["user", "outcome", "created_at"])]
+
+    def __str__(self):
+        return f"{self.get_outcome_display()} by {self.user} at {self.created_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("Code entries are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Code entries are append-only.")

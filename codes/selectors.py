@@ -1,0 +1,42 @@
+"""Reads of delivery codes worth naming: the one thing the customer may see."""
+
+import datetime
+from dataclasses import dataclass
+
+from orders.days import last_valid_minute
+from orders.models import Shipment
+
+from . import tokens
+from .models import DeliveryCode
+
+
+@dataclass(frozen=True)
+class VisibleCode:
+    digits: str
+    delivery_day: datetime.date
+    valid_until: datetime.datetime
+
+    @property
+    def grouped(self) -> str:
+        return tokens.group_for_reading(self.digits)
+
+    @property
+    def last_valid_minute(self) -> datetime.datetime:
+        return last_valid_minute(self.valid_until)
+
+
+def code_visible_to_customer(*, shipment: Shipment, now: datetime.datetime) -> VisibleCode | None:
+    """The parcel's code while it can still be used, decrypted for its customer only."""
+    code = (
+        DeliveryCode.objects.filter(
+            shipment=shipment, status=DeliveryCode.Status.ACTIVE, valid_until__gt=now
+        )
+        .only("code_encrypted", "delivery_day", "valid_until")
+        .first()
+    )
+    if code is None:
+        return None
+    digits = tokens.decrypt(code.code_encrypted)
+    if digits is None:
+        return None
+    return VisibleCode(digits=digits, delivery_day=code.delivery_day, valid_until=code.valid_until)

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.today, name="courier_today"),
+    path("stops/<str:tracking_number>/", views.stop_detail, name="courier_stop"),
+    path("stops/<str:tracking_number>/failed/", views.stop_failed, name="courier_stop_failed"),
+]

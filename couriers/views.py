@@ -1,0 +1,142 @@
+"""The courier portal: today's stops, and at each stop the code or a failed attempt."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from codes.services import EntryContext, Outcome, code_verify, shipment_hand_over_without_code
+from orders.days import local_today
+from orders.models import Shipment
+from otpdelivery.http import client_ip
+
+from .forms import CodeEntryForm, FailedAttemptForm
+from .selectors import courier_for_user, stops_for_courier
+from .services import delivery_attempt_record_failure
+
+
+def courier_required(view):
+    """Signed in as a courier; anyone else is told the page does not exist."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        courier = courier_for_user(request.user)
+        if courier is None:
+            raise Http404
+        return view(request, courier, *args, **kwargs)
+
+    return wrapper
+
+
+def _todays_stop(request, tracking_number):
+    today = local_today(timezone.now())
+    stops = stops_for_courier(user=request.user, day=today)
+    return get_object_or_404(stops, shipment__tracking_number=tracking_number)
+
+
+@never_cache
+@courier_required
+def today(request, courier):
+    day = local_today(timezone.now())
+    stops = list(stops_for_courier(user=request.user, day=day))
+    return render(request, "couriers/today.html", {"stops": stops, "day": day})
+
+
+ENTRY_MESSAGES = {
+    Outcome.MALFORMED: gettext_lazy(
+        "A delivery code is exactly six digits (0–9). Check what you typed; "
+        "this did not count as a wrong code."
+    ),
+    Outcome.EXPIRED: gettext_lazy(
+        "This code is no longer valid. Record a failed attempt: the customer gets a new code."
+    ),
+    Outcome.LOCKED: gettext_lazy(
+        "Too many wrong codes: this parcel is locked. Record a failed attempt; "
+        "operations have been alerted."
+    ),
+    Outcome.BLOCKED: gettext_lazy(
+        "You have entered too many wrong codes. Code entry is blocked until operations "
+        "lift the block."
+    ),
+}
+
+
+def _entry_error(result) -> str:
+    if result.outcome == Outcome.WRONG:
+        if result.tries_left == 0:
+            return ENTRY_MESSAGES[Outcome.LOCKED]
+        return ngettext(
+            "Wrong code. %(count)d try left before the parcel is locked.",
+            "Wrong code. %(count)d tries left before the parcel is locked.",
+            result.tries_left,
+        ) % {"count": result.tries_left}
+    return str(ENTRY_MESSAGES[result.outcome])
+
+
+@never_cache
+@sensitive_post_parameters("code")
+@courier_required
+def stop_detail(request, courier, tracking_number):
+    stop = _todays_stop(request, tracking_number)
+    shipment = stop.shipment
+    form = CodeEntryForm()
+    can_hand_over = shipment.status == Shipment.Status.OUT_FOR_DELIVERY
+    if request.method == "POST" and can_hand_over:
+        form = CodeEntryForm(request.POST) if shipment.requires_code else CodeEntryForm()
+        if not shipment.requires_code or form.is_valid():
+            latitude, longitude = form.position() if shipment.requires_code else (None, None)
+            context = EntryContext(
+                user=request.user,
+                client_ip=client_ip(request),
+                latitude=latitude,
+                longitude=longitude,
+            )
+            if shipment.requires_code:
+                result = code_verify(
+                    shipment=shipment, raw_code=form.cleaned_data["code"], context=context
+                )
+            else:
+                result = shipment_hand_over_without_code(shipment=shipment, context=context)
+            if result.delivered or result.outcome == Outcome.ALREADY_DELIVERED:
+                messages.success(request, _("Delivered. The parcel has been handed over."))
+                return redirect("courier_stop", tracking_number=shipment.tracking_number)
+            form.add_error("code", _entry_error(result))
+    return render(
+        request,
+        "couriers/stop.html",
+        {
+            "stop": stop,
+            "shipment": shipment,
+            "form": form,
+            "can_hand_over": can_hand_over,
+            "failed_form": FailedAttemptForm(),
+        },
+    )
+
+
+@require_POST
+@courier_required
+def stop_failed(request, courier, tracking_number):
+    stop = _todays_stop(request, tracking_number)
+    form = FailedAttemptForm(request.POST)
+    if stop.shipment.status != Shipment.Status.OUT_FOR_DELIVERY or not form.is_valid():
+        messages.error(request, _("Choose why the parcel could not be handed over."))
+        return redirect("courier_stop", tracking_number=tracking_number)
+    delivery_attempt_record_failure(
+        shipment=stop.shipment, courier=courier, reason=form.cleaned_data["reason"]
+    )
+    messages.info(
+        request,
+        _("Failed attempt recorded for %(tracking)s. The customer gets a new delivery day.")
+        % {"tracking": tracking_number},
+    )
+    return redirect("courier_today")

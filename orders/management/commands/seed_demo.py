@@ -1,0 +1,140 @@
+"""Create the demo world of PRODUCT.md for today in the delivery time zone (idempotent)."""
+
+import datetime
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from codes import tokens
+from codes.models import CodeEntry, DeliveryCode
+from codes.services import EntryContext, code_verify
+from couriers.models import Courier, DeliveryAttempt, PickupPoint, Route, Stop
+from couriers.services import route_add_stop
+from orders.days import local_today
+from orders.models import Order, OrderItem, Shipment
+from orders.services import shipment_mark_out_for_delivery, shipment_mark_shipped
+
+User = get_user_model()
+
+# Demo passwords live here and nowhere else in the product.
+DEMO_USERS = {
+    "alice": {"password": "alice-demo-pass", "first_name": "Alice", "last_name": "Rossi"},
+    "bruno": {"password": "bruno-demo-pass", "first_name": "Bruno", "last_name": "Bianchi"},
+    "marco": {"password": "marco-demo-pass", "first_name": "Marco", "last_name": "Verdi"},
+    "edicola": {"password": "edicola-demo-pass", "first_name": "Giulia", "last_name": "Neri"},
+    "admin": {"password": "admin-demo-pass", "first_name": "Ops", "last_name": "Admin"},
+}
+ALICE_ADDRESS = "Via Roma 12\n00184 Roma RM"
+BRUNO_ADDRESS = "Via Nazionale 40\n00184 Roma RM"
+PICKUP_POINT = {
+    "name": "Edicola Centrale",
+    "address": "Piazza Colonna 1\n00187 Roma RM",
+    "opening_hours": "Mon–Sat 07:00–19:30, Sun 08:00–13:00",
+}
+
+
+class Command(BaseCommand):
+    help = "Create demo users and parcels for today (safe to run again)."
+
+    def handle(self, *args, **options):
+        today = local_today(timezone.now())
+        with transaction.atomic():
+            users = self._users()
+            courier, _ = Courier.objects.get_or_create(user=users["marco"])
+            point, _ = PickupPoint.objects.get_or_create(
+                name=PICKUP_POINT["name"], defaults=PICKUP_POINT
+            )
+            point.operators.add(users["edicola"])
+            if Route.objects.filter(courier=courier, day=today).exists():
+                self.stdout.write("Demo data for today already exists.")
+                return
+            self._remove_older_demo_orders(today)
+            self._world(today, users, courier, point)
+        self.stdout.write(self.style.SUCCESS(f"Demo data created for {today:%Y-%m-%d}."))
+
+    def _users(self) -> dict:
+        users = {}
+        for username, details in DEMO_USERS.items():
+            user, _ = User.objects.get_or_create(
+                username=username,
+                defaults={
+                    "first_name": details["first_name"],
+                    "last_name": details["last_name"],
+                    "email": f"{username}@example.com",
+                },
+            )
+            user.set_password(details["password"])
+            if username == "admin":
+                user.is_staff = user.is_superuser = True
+            user.save()
+            users[username] = user
+        return users
+
+    def _remove_older_demo_orders(self, today: datetime.date) -> None:
+        """A new day gets a fresh demo: yesterday's demo parcels would only be in the way."""
+        shipments = Shipment.objects.filter(order__number__startswith="DEMO-").exclude(
+            order__number__contains=f"{today:%Y%m%d}"
+        )
+        # Audit rows are append-only for people; the demo reset is the one exception.
+        CodeEntry.objects.filter(shipment__in=shipments).delete()
+        DeliveryAttempt.objects.filter(shipment__in=shipments).delete()
+        Stop.objects.filter(shipment__in=shipments).delete()
+        DeliveryCode.objects.filter(shipment__in=shipments).delete()
+        orders = Order.objects.filter(shipments__in=shipments).distinct()
+        OrderItem.objects.filter(order__in=orders).delete()
+        shipments.delete()
+        Order.objects.filter(number__startswith="DEMO-").exclude(
+            number__contains=f"{today:%Y%m%d}"
+        ).delete()
+        Route.objects.filter(stops__isnull=True).delete()
+
+    def _order(self, today, n, customer, address, items) -> Shipment:
+        order = Order.objects.create(
+            number=f"DEMO-{today:%Y%m%d}-{n}",
+            customer=customer,
+            email=customer.email,
+            delivery_address=address,
+        )
+        for name, price, flagged in items:
+            OrderItem.objects.create(
+                order=order,
+                name=name,
+                unit_price=Decimal(price),
+                requires_secure_delivery=flagged,
+            )
+        return Shipment.objects.create(order=order)
+
+    def _world(self, today, users, courier, point) -> None:
+        alice, bruno, marco, admin = users["alice"], users["bruno"], users["marco"], users["admin"]
+        route, _ = Route.objects.get_or_create(courier=courier, day=today)
+
+        valuable = self._order(today, 1, alice, ALICE_ADDRESS, [("Smartphone", "899.00", False)])
+        cheap = self._order(today, 2, alice, ALICE_ADDRESS, [("Phone case", "19.90", False)])
+        for shipment in (valuable, cheap):
+            shipment_mark_shipped(shipment=shipment, actor=admin, delivery_day=today)
+            route_add_stop(route=route, shipment=shipment)
+            shipment_mark_out_for_delivery(shipment=shipment, actor=admin)
+
+        earlier = self._order(today, 3, alice, ALICE_ADDRESS, [("Headphones", "349.00", False)])
+        earlier_route, _ = Route.objects.get_or_create(
+            courier=courier, day=today - datetime.timedelta(days=1)
+        )
+        shipment_mark_shipped(shipment=earlier, actor=admin, delivery_day=today)
+        route_add_stop(route=earlier_route, shipment=earlier)
+        shipment_mark_out_for_delivery(shipment=earlier, actor=admin)
+        code = DeliveryCode.objects.get(shipment=earlier, status=DeliveryCode.Status.ACTIVE)
+        code_verify(
+            shipment=earlier,
+            raw_code=tokens.decrypt(code.code_encrypted),
+            context=EntryContext(user=marco),
+        )
+
+        self._order(today, 4, alice, ALICE_ADDRESS, [("Laptop", "1299.00", False)])
+
+        at_point = self._order(today, 5, bruno, BRUNO_ADDRESS, [("Watch", "450.00", False)])
+        at_point.pickup_point = point
+        at_point.save(update_fields=["pickup_point"])
+        shipment_mark_shipped(shipment=at_point, actor=admin, delivery_day=today)

@@ -1,0 +1,187 @@
+"""Orders, their items, the parcels (shipments) they travel in, and tracking events."""
+
+import secrets
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Sum
+from django.utils.translation import gettext_lazy as _
+
+# No 0/O or 1/I, so a tracking number read over the phone is not misheard.
+TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def new_tracking_number() -> str:
+    return "OD" + "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(10))
+
+
+def new_order_number() -> str:
+    return "A" + "".join(secrets.choice("0123456789") for _ in range(8))
+
+
+class Order(models.Model):
+    number = models.CharField(
+        _("order number"), max_length=20, unique=True, default=new_order_number
+    )
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+    )
+    email = models.EmailField(_("email for delivery codes"))
+    delivery_address = models.TextField(_("delivery address"))
+    language = models.CharField(
+        _("language for emails"), max_length=10, choices=settings.LANGUAGES, default="en"
+    )
+    created_at = models.DateTimeField(_("placed at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+
+    def __str__(self):
+        return self.number
+
+    def value(self) -> Decimal:
+        total = self.items.aggregate(total=Sum(F("unit_price") * F("quantity")))["total"]
+        return total or Decimal("0.00")
+
+
+class OrderItem(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    shipment = models.ForeignKey(
+        "orders.Shipment",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="items",
+        help_text=_("The parcel this item travels in."),
+    )
+    name = models.CharField(_("name"), max_length=200)
+    unit_price = models.DecimalField(_("unit price (EUR)"), max_digits=10, decimal_places=2)
+    quantity = models.PositiveIntegerField(_("quantity"), default=1)
+    requires_secure_delivery = models.BooleanField(
+        _("requires secure delivery"),
+        default=False,
+        help_text=_("Any parcel holding this item is handed over only against a code."),
+    )
+
+    class Meta:
+        verbose_name = _("order item")
+        verbose_name_plural = _("order items")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(unit_price__gte=0), name="orderitem_price_not_negative"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Shipment(models.Model):
+    """One parcel. It needs its own code when `requires_code`, frozen when it ships."""
+
+    class Status(models.TextChoices):
+        PROCESSING = "processing", _("Processing")
+        SHIPPED = "shipped", _("Shipped")
+        OUT_FOR_DELIVERY = "out_for_delivery", _("Out for delivery")
+        AT_PICKUP_POINT = "at_pickup_point", _("At the pickup point")
+        DELIVERED = "delivered", _("Delivered")
+        DELIVERY_FAILED = "delivery_failed", _("Delivery failed")
+        RETURNED = "returned", _("Returned to sender")
+
+    # Every status a shipment may move to from each status; anything else is illegal.
+    TRANSITIONS = {
+        Status.PROCESSING: {Status.SHIPPED},
+        Status.SHIPPED: {Status.OUT_FOR_DELIVERY, Status.AT_PICKUP_POINT, Status.RETURNED},
+        Status.OUT_FOR_DELIVERY: {
+            Status.DELIVERED,
+            Status.DELIVERY_FAILED,
+            Status.AT_PICKUP_POINT,
+        },
+        Status.DELIVERY_FAILED: {
+            Status.OUT_FOR_DELIVERY,
+            Status.AT_PICKUP_POINT,
+            Status.RETURNED,
+        },
+        Status.AT_PICKUP_POINT: {Status.DELIVERED, Status.RETURNED},
+        Status.DELIVERED: set(),
+        Status.RETURNED: set(),
+    }
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="shipments")
+    tracking_number = models.CharField(
+        _("tracking number"), max_length=20, unique=True, default=new_tracking_number
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PROCESSING
+    )
+    delivery_day = models.DateField(_("delivery day"), null=True, blank=True)
+    requires_code = models.BooleanField(
+        _("requires a delivery code"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Decided when the parcel ships and never changed afterwards."),
+    )
+    pickup_point = models.ForeignKey(
+        "couriers.PickupPoint",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="shipments",
+    )
+    wrong_code_entries = models.PositiveIntegerField(
+        _("wrong code entries"),
+        default=0,
+        editable=False,
+        help_text=_("Across all of this parcel's codes; never reset by a new code."),
+    )
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True, editable=False)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True, editable=False)
+    delivered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("handed over by"),
+    )
+
+    class Meta:
+        ordering = ["-pk"]
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
+        indexes = [models.Index(fields=["status", "delivery_day"])]
+
+    def __str__(self):
+        return self.tracking_number
+
+    def can_move_to(self, status: str) -> bool:
+        return status in self.TRANSITIONS[self.Status(self.status)]
+
+    @property
+    def is_delivered(self) -> bool:
+        return self.status == self.Status.DELIVERED
+
+
+class TrackingEvent(models.Model):
+    """One line of a parcel's timeline, appended by the service that changed it."""
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="events")
+    status = models.CharField(_("status"), max_length=20, choices=Shipment.Status.choices)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("at"), db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("tracking event")
+        verbose_name_plural = _("tracking events")
+
+    def __str__(self):
+        return f"{self.shipment} {self.status}"

@@ -1,0 +1,173 @@
+"""Settings for otpdelivery, read entirely from the environment (see .env.example)."""
+
+from decimal import Decimal
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# A developer's .env (made by `make .env`) fills in what the shell does not set.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# --- Core -----------------------------------------------------------------------------------
+
+# Secrets have no default anywhere: a missing one fails loudly at start-up.
+SECRET_KEY = env("DJANGO_SECRET_KEY")
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "orders",
+    "codes",
+    "couriers",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "otpdelivery.urls"
+WSGI_APPLICATION = "otpdelivery.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Authentication -------------------------------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+# --- Internationalisation and time ----------------------------------------------------------
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("it", "Italiano")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+# Delivery days, code validity and the day-end sweep all follow this zone.
+DELIVERY_TIME_ZONE = env("DELIVERY_TIME_ZONE", default="Europe/Rome")
+TIME_ZONE = DELIVERY_TIME_ZONE
+
+# --- Static files ---------------------------------------------------------------------------
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": env(
+            "DJANGO_STATICFILES_STORAGE",
+            default="django.contrib.staticfiles.storage.StaticFilesStorage",
+        ),
+    },
+}
+
+# --- Email ----------------------------------------------------------------------------------
+
+# django-environ parses EMAIL_URL into the old EMAIL_* names; Django 6.1 wants MAILERS.
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+_mailer_options = {
+    "host": _email.get("EMAIL_HOST"),
+    "port": _email.get("EMAIL_PORT"),
+    "username": _email.get("EMAIL_HOST_USER"),
+    "password": _email.get("EMAIL_HOST_PASSWORD"),
+    "use_tls": _email.get("EMAIL_USE_TLS"),
+    "use_ssl": _email.get("EMAIL_USE_SSL"),
+}
+MAILERS = {
+    "default": {
+        "BACKEND": _email["EMAIL_BACKEND"],
+        "OPTIONS": {name: value for name, value in _mailer_options.items() if value},
+    }
+}
+if _email["EMAIL_BACKEND"].endswith("smtp.EmailBackend"):
+    MAILERS["default"]["OPTIONS"]["timeout"] = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="otpdelivery <no-reply@otpdelivery.test>")
+
+# --- Celery ---------------------------------------------------------------------------------
+
+# Without a broker, tasks run inline so the site works on a laptop with nothing installed.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+if not CELERY_BROKER_URL:
+    CELERY_BROKER_URL = "memory://"
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+
+# --- Delivery codes -------------------------------------------------------------------------
+
+# Fernet keys, newest first: the first encrypts, all of them decrypt (key rotation).
+DELIVERY_CODE_ENCRYPTION_KEYS = env.list("DELIVERY_CODE_ENCRYPTION_KEYS")
+# HMAC key for the code's check hash; separate from SECRET_KEY and the encryption keys.
+DELIVERY_CODE_HASH_KEY = env("DELIVERY_CODE_HASH_KEY")
+
+# Rule 1: parcels of orders worth at least this much (EUR) need a code.
+SECURE_DELIVERY_THRESHOLD_EUR = Decimal(env("SECURE_DELIVERY_THRESHOLD_EUR", default="300.00"))
+# Rule 6: wrong codes before one code locks, and in all before the parcel is held.
+CODE_MAX_WRONG_ATTEMPTS = env.int("CODE_MAX_WRONG_ATTEMPTS", default=5)
+PARCEL_MAX_WRONG_ATTEMPTS = env.int("PARCEL_MAX_WRONG_ATTEMPTS", default=10)
+# Rule 6: wrong codes one person may enter, across parcels, within the window.
+COURIER_MAX_WRONG_ATTEMPTS = env.int("COURIER_MAX_WRONG_ATTEMPTS", default=10)
+COURIER_WRONG_ATTEMPTS_WINDOW_MINUTES = env.int("COURIER_WRONG_ATTEMPTS_WINDOW_MINUTES", default=60)
+# Working days for (re)scheduling deliveries, ISO weekday numbers (1 = Monday).
+DELIVERY_WORKING_DAYS = env.list("DELIVERY_WORKING_DAYS", cast=int, default=[1, 2, 3, 4, 5, 6])
+
+# --- Logging --------------------------------------------------------------------------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+}

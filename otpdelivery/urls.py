@@ -1,0 +1,19 @@
+"""Top-level URLs: sign-in, the three portals, the admin and the health check."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from orders import views as order_views
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("orders/", order_views.order_list, name="order_list"),
+    path("track/", include("orders.urls")),
+    path("courier/", include("couriers.urls")),
+]

@@ -1,0 +1,117 @@
+"""Fixtures shared by the whole suite: frozen time, fixed keys, inline tasks, parcels."""
+
+import datetime
+import os
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from cryptography.fernet import Fernet
+
+from codes import tokens
+from codes.models import DeliveryCode
+from couriers.services import route_add_stop
+from orders.services import shipment_mark_out_for_delivery, shipment_mark_shipped
+from otpdelivery.celery import app as celery_app
+
+from .factories import (
+    CourierFactory,
+    OrderFactory,
+    OrderItemFactory,
+    RouteFactory,
+    ShipmentFactory,
+    UserFactory,
+)
+
+ROME = ZoneInfo("Europe/Rome")
+# A Thursday morning in Rome; every test starts here unless it moves the clock.
+FROZEN_NOW = datetime.datetime(2026, 11, 26, 10, 0, tzinfo=ROME)
+TODAY = FROZEN_NOW.date()
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+def skip_or_fail(reason: str):
+    """A missing service skips the test on a laptop, and fails it in CI."""
+    if IN_CI:
+        pytest.fail(f"{reason} (required when CI=true)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def frozen_now(time_machine):
+    time_machine.move_to(FROZEN_NOW, tick=False)
+    return FROZEN_NOW
+
+
+@pytest.fixture(autouse=True)
+def _code_keys(settings):
+    settings.DELIVERY_CODE_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    settings.DELIVERY_CODE_HASH_KEY = "test-hash-key-not-for-production"
+    settings.DELIVERY_TIME_ZONE = "Europe/Rome"
+    # Hashing demo passwords properly is slow and not what these tests are about.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _tasks_inline():
+    """Unit tests run tasks inline; the worker integration test turns this off."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def ops(db):
+    return UserFactory(username="ops", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def customer(db):
+    return UserFactory(username="alice", first_name="Alice", last_name="Rossi")
+
+
+@pytest.fixture
+def courier(db):
+    return CourierFactory(user=UserFactory(username="marco", first_name="Marco"))
+
+
+@pytest.fixture
+def route(courier):
+    return RouteFactory(courier=courier, day=TODAY)
+
+
+def make_valuable_shipment(customer, price="500.00"):
+    order = OrderFactory(customer=customer)
+    OrderItemFactory(order=order, unit_price=Decimal(price))
+    return ShipmentFactory(order=order)
+
+
+@pytest.fixture
+def out_for_delivery(customer, route, ops, django_capture_on_commit_callbacks):
+    """A valuable parcel on the courier's route today, its code issued and emailed."""
+    shipment = make_valuable_shipment(customer)
+    with django_capture_on_commit_callbacks(execute=True):
+        shipment_mark_shipped(shipment=shipment, actor=ops, delivery_day=TODAY)
+    route_add_stop(route=route, shipment=shipment)
+    return shipment_mark_out_for_delivery(shipment=shipment, actor=ops)
+
+
+@pytest.fixture
+def cheap_out_for_delivery(customer, route, ops):
+    shipment = make_valuable_shipment(customer, price="20.00")
+    shipment_mark_shipped(shipment=shipment, actor=ops, delivery_day=TODAY)
+    route_add_stop(route=route, shipment=shipment)
+    return shipment_mark_out_for_delivery(shipment=shipment, actor=ops)
+
+
+def plain_code(shipment) -> str:
+    """The parcel's active code, as only its customer would see it."""
+    code = DeliveryCode.objects.get(shipment=shipment, status=DeliveryCode.Status.ACTIVE)
+    return tokens.decrypt(code.code_encrypted)
+
+
+def wrong_code_for(shipment) -> str:
+    right = plain_code(shipment)
+    return next(candidate for candidate in ("135792", "246813", "975310") if candidate != right)

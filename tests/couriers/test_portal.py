@@ -1,0 +1,200 @@
+"""The courier portal over HTTP: today's stops, code entry, failed attempts, access."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+
+from codes.models import CodeEntry, DeliveryCode
+from couriers.models import DeliveryAttempt
+from couriers.services import route_add_stop
+from orders.models import Shipment
+from orders.services import shipment_mark_out_for_delivery, shipment_mark_shipped
+from tests.conftest import TODAY, make_valuable_shipment, plain_code, wrong_code_for
+from tests.factories import CourierFactory, RouteFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _stop_url(shipment):
+    return reverse("courier_stop", args=[shipment.tracking_number])
+
+
+@pytest.fixture
+def courier_client(client, courier):
+    client.force_login(courier.user)
+    return client
+
+
+def test_courier_lands_on_todays_deliveries(courier_client):
+    response = courier_client.get("/")
+
+    assert response.status_code == 302
+    assert response.url == reverse("courier_today")
+
+
+def test_todays_deliveries_lists_stops_in_order(
+    courier_client, out_for_delivery, cheap_out_for_delivery
+):
+    response = courier_client.get(reverse("courier_today"))
+
+    content = response.content.decode()
+    assert "Today&#x27;s deliveries" in content or "Today's deliveries" in content
+    first = content.index(out_for_delivery.tracking_number)
+    second = content.index(cheap_out_for_delivery.tracking_number)
+    assert first < second
+
+
+def test_todays_deliveries_shows_only_todays_route(courier_client, courier, customer, ops):
+    tomorrow = make_valuable_shipment(customer)
+    shipment_mark_shipped(shipment=tomorrow, actor=ops)
+    route_add_stop(
+        route=RouteFactory(courier=courier, day=TODAY + datetime.timedelta(days=1)),
+        shipment=tomorrow,
+    )
+
+    response = courier_client.get(reverse("courier_today"))
+
+    assert tomorrow.tracking_number not in response.content.decode()
+
+
+def test_stop_page_has_the_code_form_as_the_contract_says(courier_client, out_for_delivery):
+    response = courier_client.get(_stop_url(out_for_delivery))
+
+    content = response.content.decode()
+    assert ">Delivery code</label>" in content
+    assert "Confirm delivery" in content
+    assert 'inputmode="numeric"' in content
+    assert 'autocomplete="off"' in content
+    assert f'data-tracking-number="{out_for_delivery.tracking_number}"' in content
+
+
+def test_stop_page_never_contains_the_code(courier_client, out_for_delivery):
+    code = plain_code(out_for_delivery)
+
+    response = courier_client.get(_stop_url(out_for_delivery))
+
+    content = response.content.decode()
+    assert code not in content
+    assert f"{code[:3]} {code[3:]}" not in content
+
+
+def test_right_code_shows_a_clear_confirmation(courier_client, out_for_delivery):
+    response = courier_client.post(
+        _stop_url(out_for_delivery), {"code": plain_code(out_for_delivery)}, follow=True
+    )
+
+    out_for_delivery.refresh_from_db()
+    assert out_for_delivery.status == Shipment.Status.DELIVERED
+    assert "state-success" in response.content.decode()
+    assert "Delivered" in response.content.decode()
+
+
+def test_wrong_code_shows_tries_left(courier_client, out_for_delivery):
+    response = courier_client.post(
+        _stop_url(out_for_delivery), {"code": wrong_code_for(out_for_delivery)}
+    )
+
+    assert response.status_code == 200
+    assert "Wrong code. 4 tries left" in response.content.decode()
+
+
+def test_malformed_code_shows_a_validation_error_and_is_not_counted(
+    courier_client, out_for_delivery
+):
+    response = courier_client.post(_stop_url(out_for_delivery), {"code": "12a456"})
+
+    out_for_delivery.refresh_from_db()
+    assert "exactly six digits" in response.content.decode()
+    assert out_for_delivery.wrong_code_entries == 0
+
+
+def test_locked_parcel_accepts_no_further_entry(courier_client, out_for_delivery):
+    right, wrong = plain_code(out_for_delivery), wrong_code_for(out_for_delivery)
+    for _ in range(5):
+        courier_client.post(_stop_url(out_for_delivery), {"code": wrong})
+
+    response = courier_client.post(_stop_url(out_for_delivery), {"code": right})
+
+    out_for_delivery.refresh_from_db()
+    assert "locked" in response.content.decode()
+    assert out_for_delivery.status == Shipment.Status.OUT_FOR_DELIVERY
+
+
+def test_client_address_is_recorded(courier_client, out_for_delivery):
+    courier_client.post(_stop_url(out_for_delivery), {"code": "12a456"}, REMOTE_ADDR="192.0.2.44")
+
+    assert CodeEntry.objects.get().client_ip == "192.0.2.44"
+
+
+def test_parcel_without_code_is_confirmed_without_one(courier_client, cheap_out_for_delivery):
+    response = courier_client.post(_stop_url(cheap_out_for_delivery), {}, follow=True)
+
+    cheap_out_for_delivery.refresh_from_db()
+    assert cheap_out_for_delivery.status == Shipment.Status.DELIVERED
+    assert "Delivery code" not in response.content.decode()
+    assert CodeEntry.objects.get().outcome == CodeEntry.Outcome.NO_CODE_NEEDED
+
+
+def test_failed_attempt_reschedules_with_a_new_code(courier_client, out_for_delivery):
+    old_code = DeliveryCode.objects.get(shipment=out_for_delivery)
+
+    response = courier_client.post(
+        reverse("courier_stop_failed", args=[out_for_delivery.tracking_number]),
+        {"reason": DeliveryAttempt.Reason.NOT_AT_HOME},
+    )
+
+    out_for_delivery.refresh_from_db()
+    old_code.refresh_from_db()
+    assert response.status_code == 302
+    assert out_for_delivery.status == Shipment.Status.DELIVERY_FAILED
+    assert out_for_delivery.delivery_day == TODAY + datetime.timedelta(days=1)
+    assert old_code.status == DeliveryCode.Status.REVOKED
+    new_code = DeliveryCode.objects.get(shipment=out_for_delivery, status="active")
+    assert new_code.delivery_day == out_for_delivery.delivery_day
+    assert DeliveryAttempt.objects.get().reason == DeliveryAttempt.Reason.NOT_AT_HOME
+
+
+def test_failed_attempt_needs_a_reason(courier_client, out_for_delivery):
+    courier_client.post(
+        reverse("courier_stop_failed", args=[out_for_delivery.tracking_number]),
+        {"reason": "bribed"},
+    )
+
+    out_for_delivery.refresh_from_db()
+    assert out_for_delivery.status == Shipment.Status.OUT_FOR_DELIVERY
+    assert not DeliveryAttempt.objects.exists()
+
+
+def test_another_couriers_stop_is_404(client, out_for_delivery):
+    client.force_login(CourierFactory().user)
+
+    assert client.get(_stop_url(out_for_delivery)).status_code == 404
+    assert client.post(_stop_url(out_for_delivery), {"code": "123456"}).status_code == 404
+    assert not CodeEntry.objects.exists()
+
+
+def test_stop_on_another_days_route_is_404(courier_client, courier, customer, ops):
+    shipment = make_valuable_shipment(customer)
+    shipment_mark_shipped(shipment=shipment, actor=ops)
+    route_add_stop(
+        route=RouteFactory(courier=courier, day=TODAY - datetime.timedelta(days=1)),
+        shipment=shipment,
+    )
+    shipment_mark_out_for_delivery(shipment=shipment, actor=ops)
+
+    assert courier_client.get(_stop_url(shipment)).status_code == 404
+
+
+def test_customer_cannot_open_the_courier_portal(client, customer, out_for_delivery):
+    client.force_login(customer)
+
+    assert client.get(reverse("courier_today")).status_code == 404
+    assert client.get(_stop_url(out_for_delivery)).status_code == 404
+
+
+def test_anonymous_visitor_is_sent_to_sign_in(client, out_for_delivery):
+    response = client.get(_stop_url(out_for_delivery))
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
