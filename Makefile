@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint fmt worker beat migrate
+.PHONY: install run test lint fmt worker beat migrate messages translations
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,15 +17,37 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) .env
 
+# Where makemessages and compilemessages must not look: the virtualenv (Django's own
+# catalogues), npm packages, build output, and the tests (not user-visible text).
+I18N_IGNORE := --ignore .venv --ignore node_modules --ignore staticfiles --ignore test-artifacts \
+	--ignore tests --ignore bench
+
+# Refresh the Italian catalogue from the code and templates, then compile it. Translate every
+# new entry in locale/it/LC_MESSAGES/django.po (tests/test_translations.py checks). The
+# POT-Creation-Date line is dropped so that branches adding strings do not all conflict on it.
+messages: install
+	$(BIN)/python manage.py makemessages --locale it --no-obsolete --add-location file $(I18N_IGNORE)
+	sed -i '/^"POT-Creation-Date: /d' locale/it/LC_MESSAGES/django.po
+	$(BIN)/python manage.py compilemessages --locale it $(I18N_IGNORE)
+
+# Compile the catalogues (the .mo files are build output, not in git).
+translations: install
+	@if command -v msgfmt >/dev/null 2>&1; then \
+		$(BIN)/python manage.py compilemessages --verbosity 0 $(I18N_IGNORE); \
+	else \
+		echo "gettext is not installed: pages stay in English (apt-get install gettext)" >&2; \
+	fi
+
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
-run: migrate
+run: migrate translations
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: install
 	scripts/ensure-system-packages
+	$(MAKE) translations
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
