@@ -1,10 +1,13 @@
 """Codes and code entries in the admin: read-only, and never the code itself."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from otpdelivery.admin_mixins import ReadOnlyAdminMixin
 
-from .models import CodeEntry, DeliveryCode
+from .models import CodeEntry, DeliveryCode, EntryBlock
+from .services import entry_block_lift
 
 
 @admin.register(DeliveryCode)
@@ -53,3 +56,58 @@ class CodeEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "longitude",
         "reason",
     ]
+
+
+class ActiveBlockFilter(admin.SimpleListFilter):
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("active", _("Blocked now")), ("lifted", _("Lifted"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "active":
+            return queryset.filter(lifted_at__isnull=True)
+        if self.value() == "lifted":
+            return queryset.filter(lifted_at__isnull=False)
+        return queryset
+
+
+@admin.register(EntryBlock)
+class EntryBlockAdmin(admin.ModelAdmin):
+    """Blocks are made by the code service and only ever lifted here, never edited."""
+
+    list_display = ["user", "blocked_at", "wrong_entries", "is_blocked", "lifted_at", "lifted_by"]
+    list_filter = [ActiveBlockFilter, "blocked_at"]
+    search_fields = ["user__username", "user__first_name", "user__last_name"]
+    list_select_related = ["user", "lifted_by"]
+    fields = ["user", "blocked_at", "wrong_entries", "lifted_at", "lifted_by"]
+    readonly_fields = fields
+    actions = ["lift_block"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("blocked now"), boolean=True)
+    def is_blocked(self, block):
+        return block.is_active
+
+    @admin.action(description=_("Lift the block"), permissions=["change"])
+    def lift_block(self, request, queryset):
+        lifted = 0
+        for block in queryset.filter(lifted_at__isnull=True):
+            entry_block_lift(block=block, actor=request.user)
+            lifted += 1
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d block lifted: the person can enter codes again.",
+                "%(count)d blocks lifted: those people can enter codes again.",
+                lifted,
+            )
+            % {"count": lifted},
+            messages.SUCCESS,
+        )

@@ -68,6 +68,23 @@ class DeliveryCode(models.Model):
         return f"{self.shipment} ({self.get_status_display()})"
 
 
+class AppendOnlyQuerySet(models.QuerySet):
+    """Bulk changes would bypass the model's guard; audit rows refuse them too."""
+
+    def update(self, **kwargs):
+        raise PermissionError("Code entries are append-only.")
+
+    def delete(self):
+        raise PermissionError("Code entries are append-only.")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise PermissionError("Code entries are append-only.")
+
+    def purge_demo_data(self):
+        """Delete for real: only seed_demo, resetting its own demo parcels, may do this."""
+        return super().delete()
+
+
 class CodeEntry(models.Model):
     """One attempt to enter a code, whatever its outcome. Never changed, never deleted."""
 
@@ -105,6 +122,8 @@ class CodeEntry(models.Model):
     reason = models.TextField(_("reason"), blank=True)
     created_at = models.DateTimeField(_("at"), db_index=True)
 
+    objects = AppendOnlyQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name = _("code entry")
@@ -121,3 +140,46 @@ class CodeEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Code entries are append-only.")
+
+
+class EntryBlock(models.Model):
+    """A person barred from entering codes after too many wrong ones across parcels (rule 6).
+
+    Only operations lift it, in the admin; the row stays as the record of who did and when.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="entry_blocks"
+    )
+    wrong_entries = models.PositiveIntegerField(
+        _("wrong entries"), help_text=_("Wrong codes within the window that caused the block.")
+    )
+    blocked_at = models.DateTimeField(_("blocked at"))
+    lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("lifted by"),
+    )
+
+    class Meta:
+        ordering = ["-blocked_at", "-pk"]
+        verbose_name = _("code entry block")
+        verbose_name_plural = _("code entry blocks")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(lifted_at__isnull=True),
+                name="entryblock_one_active_per_user",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} {self.blocked_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.lifted_at is None

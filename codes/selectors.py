@@ -7,7 +7,7 @@ from orders.days import last_valid_minute
 from orders.models import Shipment
 
 from . import tokens
-from .models import DeliveryCode
+from .models import DeliveryCode, EntryBlock
 
 
 @dataclass(frozen=True)
@@ -40,3 +40,8 @@ def code_visible_to_customer(*, shipment: Shipment, now: datetime.datetime) -> V
     if digits is None:
         return None
     return VisibleCode(digits=digits, delivery_day=code.delivery_day, valid_until=code.valid_until)
+
+
+def person_is_blocked(*, user) -> bool:
+    """Rule 6: operations have not yet lifted this person's block on entering codes."""
+    return EntryBlock.objects.filter(user=user, lifted_at__isnull=True).exists()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -16,7 +17,8 @@ from orders.services import shipment_mark_delivered
 
 from . import tokens
 from .exceptions import CodeEntryNotAllowed, CodeGenerationFailed
-from .models import CodeEntry, DeliveryCode
+from .models import CodeEntry, DeliveryCode, EntryBlock
+from .selectors import person_is_blocked
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +34,8 @@ class EntryResult:
 
     outcome: str
     tries_left: int | None = None
+    # This entry was the person's last allowed wrong one: they are now blocked (rule 6).
+    person_blocked: bool = False
 
     @property
     def delivered(self) -> bool:
@@ -115,10 +119,18 @@ def code_verify(*, shipment: Shipment, raw_code: str, context: EntryContext) -> 
     plain = tokens.normalize(raw_code)
     if plain is None:
         # Malformed input is a typing slip, not a guess: recorded but never counted.
-        _record(context=context, shipment=shipment, outcome=Outcome.MALFORMED, now=now)
-        return EntryResult(Outcome.MALFORMED)
+        outcome = Outcome.BLOCKED if _entry_blocked(context.user) else Outcome.MALFORMED
+        _record(context=context, shipment=shipment, outcome=outcome, now=now)
+        return EntryResult(outcome)
 
     with transaction.atomic():
+        # Locking the person first serialises their entries across all parcels, so the
+        # per-person count of wrong codes is exact however many requests race (rule 6).
+        _lock_person(context.user)
+        if _entry_blocked(context.user):
+            # Refused before the parcel is even looked at: its counters stay untouched.
+            _record(context=context, shipment=shipment, outcome=Outcome.BLOCKED, now=now)
+            return EntryResult(Outcome.BLOCKED)
         # The row lock serialises entries for one parcel: exactly-once delivery and exact
         # wrong-attempt counts under concurrent submissions.
         shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
@@ -164,7 +176,61 @@ def _count_wrong(*, shipment, code: DeliveryCode, context: EntryContext, now) ->
         code.save(update_fields=["status"])
         logger.warning("Delivery code of %s locked after %d wrong entries", shipment, limit)
     _record(context=context, shipment=shipment, code=code, outcome=Outcome.WRONG, now=now)
-    return EntryResult(Outcome.WRONG, tries_left=max(limit - code.wrong_attempts, 0))
+    person_blocked = _block_if_over_limit(context.user, now=now)
+    return EntryResult(
+        Outcome.WRONG,
+        tries_left=max(limit - code.wrong_attempts, 0),
+        person_blocked=person_blocked,
+    )
+
+
+# --- Rule 6, per person: too many wrong codes across parcels blocks code entry -------------
+
+
+def _lock_person(user) -> None:
+    # The user row is the one row every entry by this person shares, whatever the parcel.
+    get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk").get()
+
+
+def _entry_blocked(user) -> bool:
+    return person_is_blocked(user=user)
+
+
+def _block_if_over_limit(user, *, now) -> bool:
+    """Block the person once their wrong codes within the window reach the limit.
+
+    Wrong codes entered before operations last lifted a block do not count again, so a
+    lifted block gives a fresh start. The caller holds the person's row lock.
+    """
+    since = now - datetime.timedelta(minutes=settings.COURIER_WRONG_ATTEMPTS_WINDOW_MINUTES)
+    last_lifted = (
+        EntryBlock.objects.filter(user=user, lifted_at__isnull=False)
+        .order_by("-lifted_at")
+        .values_list("lifted_at", flat=True)
+        .first()
+    )
+    wrong_entries = CodeEntry.objects.filter(
+        user=user, outcome=Outcome.WRONG, created_at__gte=since, created_at__lte=now
+    )
+    if last_lifted is not None:
+        wrong_entries = wrong_entries.filter(created_at__gt=last_lifted)
+    wrong = wrong_entries.count()
+    if wrong < settings.COURIER_MAX_WRONG_ATTEMPTS:
+        return False
+    EntryBlock.objects.create(user=user, wrong_entries=wrong, blocked_at=now)
+    logger.warning("Code entry blocked for user %s after %d wrong codes", user.pk, wrong)
+    return True
+
+
+@transaction.atomic
+def entry_block_lift(*, block: EntryBlock, actor) -> EntryBlock:
+    """Operations let the person enter codes again; who and when stay on the record."""
+    block = EntryBlock.objects.select_for_update().get(pk=block.pk)
+    if block.lifted_at is None:
+        block.lifted_at = timezone.now()
+        block.lifted_by = actor
+        block.save(update_fields=["lifted_at", "lifted_by"])
+    return block
 
 
 @transaction.atomic

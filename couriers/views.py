@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from codes.selectors import person_is_blocked
 from codes.services import EntryContext, Outcome, code_verify, shipment_hand_over_without_code
 from orders.days import local_today
 from orders.models import Shipment
@@ -71,6 +72,8 @@ ENTRY_MESSAGES = {
 
 
 def _entry_error(result) -> str:
+    if result.person_blocked:
+        return str(ENTRY_MESSAGES[Outcome.BLOCKED])
     if result.outcome == Outcome.WRONG:
         if result.tries_left == 0:
             return ENTRY_MESSAGES[Outcome.LOCKED]
@@ -118,6 +121,8 @@ def stop_detail(request, courier, tracking_number):
             "shipment": shipment,
             "form": form,
             "can_hand_over": can_hand_over,
+            "entry_blocked": shipment.requires_code and person_is_blocked(user=request.user),
+            "blocked_message": ENTRY_MESSAGES[Outcome.BLOCKED],
             "failed_form": FailedAttemptForm(),
         },
     )

@@ -79,7 +79,7 @@ class Command(BaseCommand):
             order__number__contains=f"{today:%Y%m%d}"
         )
         # Audit rows are append-only for people; the demo reset is the one exception.
-        CodeEntry.objects.filter(shipment__in=shipments).delete()
+        CodeEntry.objects.filter(shipment__in=shipments).purge_demo_data()
         DeliveryAttempt.objects.filter(shipment__in=shipments).delete()
         Stop.objects.filter(shipment__in=shipments).delete()
         DeliveryCode.objects.filter(shipment__in=shipments).delete()
