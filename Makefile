@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint fmt worker beat migrate messages translations
+.PHONY: install run test lint fmt worker beat migrate messages translations serve
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -66,3 +66,9 @@ worker: install
 
 beat: install
 	$(BIN)/celery -A otpdelivery beat --loglevel=INFO
+
+# Production mode on this machine: gunicorn (whitenoise, persistent database connections,
+# JSON logs), a Celery worker and beat, from the Procfile. Needs CELERY_BROKER_URL and,
+# for real use, DATABASE_URL pointing at PostgreSQL. See the README's Deployment section.
+serve: install
+	scripts/serve

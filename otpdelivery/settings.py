@@ -5,6 +5,8 @@ from pathlib import Path
 
 import environ
 
+from otpdelivery.logconfig import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -163,11 +165,14 @@ COURIER_WRONG_ATTEMPTS_WINDOW_MINUTES = env.int("COURIER_WRONG_ATTEMPTS_WINDOW_M
 # Working days for (re)scheduling deliveries, ISO weekday numbers (1 = Monday).
 DELIVERY_WORKING_DAYS = env.list("DELIVERY_WORKING_DAYS", cast=int, default=[1, 2, 3, 4, 5, 6])
 
+# --- Benchmarks -----------------------------------------------------------------------------
+
+# true only in `make bench`: serves /bench/baseline, the yardstick pages are compared with.
+BENCH_BASELINE_VIEW = env.bool("BENCH_BASELINE_VIEW", default=False)
+
 # --- Logging --------------------------------------------------------------------------------
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-}
+# "json" writes one JSON object per line for a log collector; "text" is for a terminal.
+LOG_FORMAT = env("LOG_FORMAT", default="text")
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)

@@ -10,6 +10,8 @@ from . import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # Only for `make bench`: a 404 unless BENCH_BASELINE_VIEW is true. Never linked.
+    path("bench/baseline", views.bench_baseline, name="bench_baseline"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

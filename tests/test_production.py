@@ -1,0 +1,117 @@
+"""Production mode: structured logs, and the benchmark's baseline page kept out of sight."""
+
+import json
+import logging
+import logging.config
+
+import pytest
+from django.urls import reverse
+
+from otpdelivery.logconfig import logging_config
+from tests.factories import OrderFactory, UserFactory
+
+
+def _formatted(log_format: str, record: logging.LogRecord) -> str:
+    config = logging_config(log_format=log_format, level="INFO")
+    formatter = logging.config.DictConfigurator(config).configure_formatter(
+        config["formatters"][log_format]
+    )
+    return formatter.format(record)
+
+
+def _record(**extra) -> logging.LogRecord:
+    record = logging.LogRecord(
+        "codes.services", logging.WARNING, __file__, 1, "Code of %s locked", ("OD123",), None
+    )
+    record.__dict__.update(extra)
+    return record
+
+
+def test_json_logs_are_one_json_object_per_line():
+    line = _formatted("json", _record())
+
+    assert "\n" not in line
+    entry = json.loads(line)
+    assert entry["level"] == "WARNING"
+    assert entry["logger"] == "codes.services"
+    assert entry["message"] == "Code of OD123 locked"
+    assert entry["time"].endswith("+00:00")
+
+
+def test_json_logs_keep_extra_fields():
+    entry = json.loads(_formatted("json", _record(status_code=403)))
+
+    assert entry["status_code"] == 403
+
+
+def test_json_logs_leave_out_the_request_and_its_cookies(rf):
+    request = rf.get("/courier/", HTTP_COOKIE="sessionid=secret-session-value")
+    request.META["HTTP_AUTHORIZATION"] = "Bearer secret-token"
+
+    line = _formatted("json", _record(request=request))
+
+    assert "request" not in json.loads(line)
+    assert "secret" not in line
+
+
+@pytest.mark.parametrize("log_format", ["xml", "", "JSON "])
+def test_unknown_log_format_is_refused(log_format):
+    with pytest.raises(ValueError, match="LOG_FORMAT"):
+        logging_config(log_format=log_format, level="INFO")
+
+
+def test_gunicorn_loggers_do_not_also_write_through_the_root():
+    config = logging_config(log_format="json", level="INFO", gunicorn=True)
+
+    for name in ("gunicorn.error", "gunicorn.access"):
+        assert config["loggers"][name]["propagate"] is False
+
+
+# --- The benchmark's baseline page ----------------------------------------------------------
+
+BASELINE_URL = "/bench/baseline"
+
+
+@pytest.mark.django_db
+def test_baseline_page_does_not_exist_unless_the_bench_turns_it_on(client, customer):
+    client.force_login(customer)
+
+    response = client.get(BASELINE_URL)
+
+    assert response.status_code == 404
+
+
+@pytest.mark.django_db
+def test_baseline_page_is_not_there_for_anonymous_visitors_either(client):
+    response = client.get(BASELINE_URL)
+
+    assert response.status_code == 404
+
+
+@pytest.mark.django_db
+def test_baseline_page_asks_anonymous_visitors_to_sign_in_when_on(client, settings):
+    settings.BENCH_BASELINE_VIEW = True
+
+    response = client.get(BASELINE_URL)
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+@pytest.mark.django_db
+def test_baseline_page_reads_only_the_signed_in_persons_rows(
+    client, settings, customer, django_assert_num_queries
+):
+    # Given the bench turned the page on, and orders of two customers
+    settings.BENCH_BASELINE_VIEW = True
+    OrderFactory(customer=UserFactory(username="bruno"), number="A00000002")
+    OrderFactory(customer=customer, number="A00000001")
+    client.force_login(customer)
+
+    # When the customer loads it: the session, the user, and one read
+    with django_assert_num_queries(3):
+        response = client.get(BASELINE_URL)
+
+    # Then it shows their own latest order and nobody else's
+    assert response.status_code == 200
+    assert response.content == b"A00000001"

@@ -1,0 +1,113 @@
+"""The pages people load most issue a fixed number of queries, however much they show.
+
+Each test counts the queries of a page showing one thing, then adds many more parcels,
+events or stops and asserts the page still issues exactly that many (no N+1).
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from codes.services import EntryContext, code_verify
+from couriers.services import delivery_attempt_record_failure, route_add_stop
+from orders.services import shipment_mark_out_for_delivery, shipment_mark_shipped
+from tests.conftest import TODAY, make_valuable_shipment, plain_code
+from tests.factories import OrderFactory, ShipmentFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _query_count(client, url) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries)
+
+
+def _parcel_on_route(customer, route, ops, price="500.00"):
+    shipment = make_valuable_shipment(customer, price=price)
+    shipment_mark_shipped(shipment=shipment, actor=ops, delivery_day=TODAY)
+    route_add_stop(route=route, shipment=shipment)
+    return shipment_mark_out_for_delivery(shipment=shipment, actor=ops)
+
+
+def test_your_orders_queries_do_not_grow_with_orders_and_parcels(
+    client, customer, ops, route, django_assert_num_queries
+):
+    # Given a customer with one order of one parcel
+    client.force_login(customer)
+    _parcel_on_route(customer, route, ops)
+    url = reverse("order_list")
+    one_parcel = _query_count(client, url)
+
+    # When they have many orders, several with two parcels, and one not shipped yet
+    for _ in range(6):
+        shipment = _parcel_on_route(customer, route, ops)
+        ShipmentFactory(order=shipment.order)
+    OrderFactory(customer=customer)
+
+    # Then the page issues the same number of queries
+    with django_assert_num_queries(one_parcel):
+        response = client.get(url)
+    assert response.content.decode().count("Track my package") == 13
+
+
+def test_tracking_page_queries_do_not_grow_with_events_and_codes(
+    client, customer, ops, courier, out_for_delivery, django_assert_num_queries
+):
+    # Given a parcel out for delivery with its code and a short timeline
+    client.force_login(customer)
+    url = reverse("track", args=[out_for_delivery.tracking_number])
+    short_timeline = _query_count(client, url)
+
+    # When failed attempts give it new codes and a long timeline
+    for _ in range(4):
+        delivery_attempt_record_failure(
+            shipment=out_for_delivery, courier=courier, reason="not_at_home"
+        )
+        shipment_mark_out_for_delivery(shipment=out_for_delivery, actor=ops)
+
+    # Then the page issues the same number of queries
+    with django_assert_num_queries(short_timeline):
+        response = client.get(url)
+    assert response.content.decode().count('class="timeline-item') == 10
+
+
+def test_tracking_page_of_a_delivered_parcel_issues_no_more_queries(
+    client, customer, courier, out_for_delivery
+):
+    # Given the tracking page of a parcel still out for delivery
+    client.force_login(customer)
+    url = reverse("track", args=[out_for_delivery.tracking_number])
+    before = _query_count(client, url)
+
+    # When it is delivered (the page then names who handed it over)
+    code_verify(
+        shipment=out_for_delivery,
+        raw_code=plain_code(out_for_delivery),
+        context=EntryContext(user=courier.user),
+    )
+
+    # Then the page issues no more queries than before
+    assert _query_count(client, url) <= before
+
+
+def test_todays_deliveries_queries_do_not_grow_with_stops(
+    client, customer, ops, route, courier, django_assert_num_queries
+):
+    # Given a courier with one stop today
+    client.force_login(courier.user)
+    _parcel_on_route(customer, route, ops)
+    url = reverse("courier_today")
+    one_stop = _query_count(client, url)
+
+    # When the route has many stops, for different customers, with and without codes
+    for number in range(8):
+        other = UserFactory(username=f"customer{number}")
+        _parcel_on_route(other, route, ops, price="500.00" if number % 2 else "20.00")
+
+    # Then the page issues the same number of queries
+    with django_assert_num_queries(one_stop):
+        response = client.get(url)
+    assert response.content.decode().count("data-tracking-number=") == 9
