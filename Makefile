@@ -70,5 +70,5 @@ beat: install
 # Production mode on this machine: gunicorn (whitenoise, persistent database connections,
 # JSON logs), a Celery worker and beat, from the Procfile. Needs CELERY_BROKER_URL and,
 # for real use, DATABASE_URL pointing at PostgreSQL. See the README's Deployment section.
-serve: install
+serve: install translations
 	scripts/serve
