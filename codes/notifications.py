@@ -32,3 +32,28 @@ def send_code_email(code: DeliveryCode) -> bool:
     message.attach_alternative(html, "text/html")
     message.send()
     return True
+
+
+def send_pickup_ready_email(code: DeliveryCode) -> bool:
+    """The parcel is waiting at the pickup point: where, until when, and the code."""
+    digits = tokens.decrypt(code.code_encrypted)
+    if digits is None:
+        return False
+    shipment = code.shipment
+    context = {
+        "shipment": shipment,
+        "order": shipment.order,
+        "pickup_point": code.pickup_point,
+        "code_grouped": tokens.group_for_reading(digits),
+        "code": digits,
+        "collect_by": code.delivery_day,
+        "valid_until": last_valid_minute(code.valid_until),
+    }
+    with translation.override(shipment.order.language or "en"):
+        subject = render_to_string("codes/email/pickup_ready_subject.txt", context).strip()
+        text = render_to_string("codes/email/pickup_ready.txt", context)
+        html = render_to_string("codes/email/pickup_ready.html", context)
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[shipment.order.email])
+    message.attach_alternative(html, "text/html")
+    message.send()
+    return True

@@ -2,13 +2,13 @@
 
 import datetime
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, When
 from django.utils import timezone
 
 from orders.days import end_of_day
@@ -36,6 +36,9 @@ class EntryResult:
     tries_left: int | None = None
     # This entry was the person's last allowed wrong one: they are now blocked (rule 6).
     person_blocked: bool = False
+    # The parcel the entry was about, when one was identified (at a pickup point the code
+    # alone finds it, and the operator must be told which parcel to hand over).
+    shipment: Shipment | None = None
 
     @property
     def delivered(self) -> bool:
@@ -70,26 +73,17 @@ def _record(
     )
 
 
-@transaction.atomic
-def code_issue(
-    *, shipment: Shipment, delivery_day: datetime.date, pickup_point=None
+def _create_code(
+    *, shipment: Shipment, delivery_day: datetime.date, pickup_point, now
 ) -> DeliveryCode:
-    """Revoke the parcel's current code, if any, and issue a fresh one, emailed on commit.
-
-    Among codes active at one pickup point no two are equal, so a draw that collides
-    there (the database constraint says so) is thrown away and drawn again.
-    """
-    from .tasks import send_delivery_code_email
-
-    now = timezone.now()
-    DeliveryCode.objects.filter(shipment=shipment, status=DeliveryCode.Status.ACTIVE).update(
-        status=DeliveryCode.Status.REVOKED
-    )
+    """Draw and store a fresh code. Among codes active at one pickup point no two are
+    equal, so a draw that collides there (the database constraint says so) is thrown away
+    and drawn again; the savepoint keeps the caller's transaction usable on PostgreSQL."""
     for _draw in range(_MAX_DRAWS):
         plain = tokens.generate_code()
         try:
             with transaction.atomic():
-                code = DeliveryCode.objects.create(
+                return DeliveryCode.objects.create(
                     shipment=shipment,
                     code_hash=tokens.code_hash(plain),
                     code_encrypted=tokens.encrypt(plain),
@@ -100,9 +94,31 @@ def code_issue(
                 )
         except IntegrityError:
             continue
-        send_delivery_code_email.delay_on_commit(code.pk)
-        return code
     raise CodeGenerationFailed(f"No free code found for {shipment} after {_MAX_DRAWS} draws.")
+
+
+def _revoke_active(shipment: Shipment) -> None:
+    DeliveryCode.objects.filter(shipment=shipment, status=DeliveryCode.Status.ACTIVE).update(
+        status=DeliveryCode.Status.REVOKED
+    )
+
+
+@transaction.atomic
+def code_issue(
+    *, shipment: Shipment, delivery_day: datetime.date, pickup_point=None
+) -> DeliveryCode:
+    """Revoke the parcel's current code, if any, and issue a fresh one, emailed on commit."""
+    from .tasks import send_delivery_code_email
+
+    _revoke_active(shipment)
+    code = _create_code(
+        shipment=shipment,
+        delivery_day=delivery_day,
+        pickup_point=pickup_point,
+        now=timezone.now(),
+    )
+    send_delivery_code_email.delay_on_commit(code.pk)
+    return code
 
 
 def _current_code(shipment: Shipment) -> DeliveryCode | None:
@@ -110,7 +126,7 @@ def _current_code(shipment: Shipment) -> DeliveryCode | None:
 
 
 def code_verify(*, shipment: Shipment, raw_code: str, context: EntryContext) -> EntryResult:
-    """Check a code entered at the door or counter and, if right, hand the parcel over.
+    """Check a code entered at the door and, if right, hand the parcel over.
 
     Never raises for a wrong, malformed, expired or locked code: each is an outcome, and
     its CodeEntry (and wrong-attempt counts) must commit like any other.
@@ -118,52 +134,139 @@ def code_verify(*, shipment: Shipment, raw_code: str, context: EntryContext) -> 
     now = timezone.now()
     plain = tokens.normalize(raw_code)
     if plain is None:
-        # Malformed input is a typing slip, not a guess: recorded but never counted.
-        outcome = Outcome.BLOCKED if _entry_blocked(context.user) else Outcome.MALFORMED
-        _record(context=context, shipment=shipment, outcome=outcome, now=now)
-        return EntryResult(outcome)
+        return _record_malformed(context=context, shipment=shipment, now=now)
 
     with transaction.atomic():
-        # Locking the person first serialises their entries across all parcels, so the
-        # per-person count of wrong codes is exact however many requests race (rule 6).
-        _lock_person(context.user)
-        if _entry_blocked(context.user):
-            # Refused before the parcel is even looked at: its counters stay untouched.
-            _record(context=context, shipment=shipment, outcome=Outcome.BLOCKED, now=now)
-            return EntryResult(Outcome.BLOCKED)
-        # The row lock serialises entries for one parcel: exactly-once delivery and exact
-        # wrong-attempt counts under concurrent submissions.
-        shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
-        if shipment.is_delivered:
-            _record(context=context, shipment=shipment, outcome=Outcome.ALREADY_DELIVERED, now=now)
-            return EntryResult(Outcome.ALREADY_DELIVERED)
-        if not shipment.requires_code:
-            raise CodeEntryNotAllowed(f"{shipment} needs no code.")
+        refused = _refuse_if_blocked(context=context, shipment=shipment, now=now)
+        if refused is not None:
+            return refused
+        return _check_and_hand_over(shipment=shipment, plain=plain, context=context, now=now)
 
-        code = _current_code(shipment)
-        if code is None or code.status in {
-            DeliveryCode.Status.EXPIRED,
-            DeliveryCode.Status.REVOKED,
-            DeliveryCode.Status.USED,
-        }:
-            outcome = Outcome.EXPIRED
-        elif code.status == DeliveryCode.Status.LOCKED:
-            outcome = Outcome.LOCKED
-        elif now >= code.valid_until:
-            # Checked here, not left to the day-end sweep, so it holds with no worker.
-            outcome = Outcome.EXPIRED
-        elif tokens.code_matches(plain, code.code_hash):
-            code.status = DeliveryCode.Status.USED
-            code.used_at = now
-            code.save(update_fields=["status", "used_at"])
-            shipment_mark_delivered(shipment=shipment, actor=context.user, now=now)
-            _record(context=context, shipment=shipment, code=code, outcome=Outcome.CORRECT, now=now)
-            return EntryResult(Outcome.CORRECT)
-        else:
-            return _count_wrong(shipment=shipment, code=code, context=context, now=now)
 
-        _record(context=context, shipment=shipment, code=code, outcome=outcome, now=now)
-        return EntryResult(outcome)
+def code_verify_at_pickup_point(
+    *, pickup_point, raw_code: str, context: EntryContext
+) -> EntryResult:
+    """Release a parcel at a pickup point: the code alone finds it among those held there.
+
+    Codes active at one point all differ, so the code names one parcel; a code that names
+    none held here (including one valid at another point) is a wrong entry, recorded
+    without a parcel and counted against the person who typed it (rule 6, per person).
+    """
+    context = replace(context, pickup_point=pickup_point)
+    now = timezone.now()
+    plain = tokens.normalize(raw_code)
+    if plain is None:
+        return _record_malformed(context=context, shipment=None, now=now)
+
+    with transaction.atomic():
+        refused = _refuse_if_blocked(context=context, shipment=None, now=now)
+        if refused is not None:
+            return refused
+        code = _code_held_at(pickup_point=pickup_point, plain=plain)
+        if code is None:
+            _record(context=context, shipment=None, outcome=Outcome.WRONG, now=now)
+            return EntryResult(
+                Outcome.WRONG, person_blocked=_block_if_over_limit(context.user, now=now)
+            )
+        return _check_and_hand_over(shipment=code.shipment, plain=plain, context=context, now=now)
+
+
+def _record_malformed(*, context: EntryContext, shipment, now) -> EntryResult:
+    # Malformed input is a typing slip, not a guess: recorded but never counted.
+    outcome = Outcome.BLOCKED if _entry_blocked(context.user) else Outcome.MALFORMED
+    _record(context=context, shipment=shipment, outcome=outcome, now=now)
+    return EntryResult(outcome)
+
+
+def _refuse_if_blocked(*, context: EntryContext, shipment, now) -> EntryResult | None:
+    """Called inside the entry's transaction, before any parcel is looked at."""
+    # Locking the person first serialises their entries across all parcels, so the
+    # per-person count of wrong codes is exact however many requests race (rule 6).
+    _lock_person(context.user)
+    if not _entry_blocked(context.user):
+        return None
+    # Refused before the parcel is even looked at: its counters stay untouched.
+    _record(context=context, shipment=shipment, outcome=Outcome.BLOCKED, now=now)
+    return EntryResult(Outcome.BLOCKED)
+
+
+def _code_held_at(*, pickup_point, plain: str) -> DeliveryCode | None:
+    """The code equal to `plain` of a parcel held (or just released) at the point.
+
+    The active one wins: it is unique at the point. Failing that, a locked, expired or
+    used code that is still its parcel's current one, so that the operator hears that the
+    parcel is locked, past its collection period or already handed over.
+    """
+    candidates = (
+        DeliveryCode.objects.filter(
+            pickup_point=pickup_point,
+            code_hash=tokens.code_hash(plain),
+            shipment__pickup_point=pickup_point,
+            shipment__status__in=[Shipment.Status.AT_PICKUP_POINT, Shipment.Status.DELIVERED],
+        )
+        .exclude(status=DeliveryCode.Status.REVOKED)
+        .select_related("shipment")
+        .order_by(
+            Case(When(status=DeliveryCode.Status.ACTIVE, then=0), default=1),
+            "-issued_at",
+            "-pk",
+        )
+    )
+    code = candidates.first()
+    if code is None or code.status == DeliveryCode.Status.ACTIVE:
+        return code
+    current = _current_code(code.shipment)
+    return code if current is not None and current.pk == code.pk else None
+
+
+@transaction.atomic
+def _check_and_hand_over(
+    *, shipment: Shipment, plain: str, context: EntryContext, now
+) -> EntryResult:
+    """The check shared by the courier at the door and the operator at the counter."""
+    # The row lock serialises entries for one parcel: exactly-once delivery and exact
+    # wrong-attempt counts under concurrent submissions.
+    shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
+    point = context.pickup_point
+    if shipment.is_delivered:
+        _record(context=context, shipment=shipment, outcome=Outcome.ALREADY_DELIVERED, now=now)
+        return EntryResult(Outcome.ALREADY_DELIVERED, shipment=shipment)
+    # At a pickup point every parcel is released against its code (the code is how the
+    # operator finds it); at the door only parcels that need one take a code.
+    if point is None and not shipment.requires_code:
+        raise CodeEntryNotAllowed(f"{shipment} needs no code.")
+
+    code = _current_code(shipment)
+    if point is not None and (
+        shipment.status != Shipment.Status.AT_PICKUP_POINT or shipment.pickup_point_id != point.pk
+    ):
+        # Returned or moved between the look-up and the lock: no longer collectable here.
+        outcome = Outcome.EXPIRED
+    elif code is None or code.status in {
+        DeliveryCode.Status.EXPIRED,
+        DeliveryCode.Status.REVOKED,
+        DeliveryCode.Status.USED,
+    }:
+        outcome = Outcome.EXPIRED
+    elif code.status == DeliveryCode.Status.LOCKED:
+        outcome = Outcome.LOCKED
+    elif now >= code.valid_until:
+        # Checked here, not left to the day-end sweep, so it holds with no worker.
+        outcome = Outcome.EXPIRED
+    elif tokens.code_matches(plain, code.code_hash):
+        code.status = DeliveryCode.Status.USED
+        code.used_at = now
+        code.save(update_fields=["status", "used_at"])
+        shipment_mark_delivered(
+            shipment=shipment, actor=context.user, now=now, note=point.name if point else ""
+        )
+        _record(context=context, shipment=shipment, code=code, outcome=Outcome.CORRECT, now=now)
+        return EntryResult(Outcome.CORRECT, shipment=shipment)
+    else:
+        return _count_wrong(shipment=shipment, code=code, context=context, now=now)
+
+    _record(context=context, shipment=shipment, code=code, outcome=outcome, now=now)
+    return EntryResult(outcome, shipment=shipment)
 
 
 def _count_wrong(*, shipment, code: DeliveryCode, context: EntryContext, now) -> EntryResult:
@@ -181,6 +284,7 @@ def _count_wrong(*, shipment, code: DeliveryCode, context: EntryContext, now) ->
         Outcome.WRONG,
         tries_left=max(limit - code.wrong_attempts, 0),
         person_blocked=person_blocked,
+        shipment=shipment,
     )
 
 
@@ -246,3 +350,56 @@ def shipment_hand_over_without_code(*, shipment: Shipment, context: EntryContext
     shipment_mark_delivered(shipment=shipment, actor=context.user, now=now)
     _record(context=context, shipment=shipment, outcome=Outcome.NO_CODE_NEEDED, now=now)
     return EntryResult(Outcome.NO_CODE_NEEDED)
+
+
+def _bind_to_pickup_point(
+    code: DeliveryCode, *, pickup_point, collect_by: datetime.date, valid_until
+) -> bool:
+    """Make the code the one to collect the parcel with at the point; False if another
+    parcel held there already has the same code (the constraint refuses it)."""
+    code.pickup_point = pickup_point
+    code.delivery_day = collect_by
+    code.valid_until = valid_until
+    try:
+        with transaction.atomic():
+            code.save(update_fields=["pickup_point", "delivery_day", "valid_until"])
+    except IntegrityError:
+        return False
+    return True
+
+
+@transaction.atomic
+def code_hold_at_pickup_point(
+    *, shipment: Shipment, pickup_point, collect_by: datetime.date
+) -> DeliveryCode:
+    """The code the customer collects the parcel with, valid to the end of `collect_by`.
+
+    The customer keeps the code they already have when it is still valid and no other
+    parcel at the point has the same one, so the code in their first email keeps working;
+    otherwise (expired, locked, revoked or colliding) they get a fresh code unique at the
+    point. Either way they are emailed the code with the point's address and the last
+    collection day once the transaction commits.
+    """
+    from .tasks import send_pickup_ready_email
+
+    now = timezone.now()
+    valid_until = end_of_day(collect_by)
+    code = (
+        DeliveryCode.objects.select_for_update()
+        .filter(shipment=shipment, status=DeliveryCode.Status.ACTIVE)
+        .first()
+    )
+    kept = (
+        code is not None
+        and now < code.valid_until
+        and _bind_to_pickup_point(
+            code, pickup_point=pickup_point, collect_by=collect_by, valid_until=valid_until
+        )
+    )
+    if not kept:
+        _revoke_active(shipment)
+        code = _create_code(
+            shipment=shipment, delivery_day=collect_by, pickup_point=pickup_point, now=now
+        )
+    send_pickup_ready_email.delay_on_commit(code.pk)
+    return code

@@ -39,3 +39,12 @@ def next_working_day(after: datetime.date) -> datetime.date:
 def last_valid_minute(valid_until: datetime.datetime) -> datetime.datetime:
     """valid_until is the next midnight; people expect to read "valid until 23:59"."""
     return valid_until - datetime.timedelta(minutes=1)
+
+
+def last_collection_day(arrival_day: datetime.date) -> datetime.date:
+    """The last day a parcel that reached a pickup point on `arrival_day` can be collected.
+
+    The arrival day does not count (a parcel dropped at closing time would lose it):
+    PICKUP_HOLDING_DAYS full days follow it, and the code is valid to the end of the last.
+    """
+    return arrival_day + datetime.timedelta(days=settings.PICKUP_HOLDING_DAYS)

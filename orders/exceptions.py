@@ -8,3 +8,8 @@ class IllegalTransition(Exception):
         super().__init__(f"A shipment cannot go from {current!r} to {target!r}.")
         self.current = current
         self.target = target
+
+
+class PickupPointUnavailable(Exception):
+    """The parcel cannot go to, or be received at, this pickup point (inactive, or the
+    parcel is addressed to another one)."""

@@ -5,9 +5,10 @@ import datetime
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
-from .days import local_today, next_working_day
-from .exceptions import IllegalTransition
+from .days import last_collection_day, local_today, next_working_day
+from .exceptions import IllegalTransition, PickupPointUnavailable
 from .models import Shipment, TrackingEvent
 
 
@@ -98,3 +99,88 @@ def shipment_reschedule(*, shipment: Shipment, actor, note: str = "") -> Shipmen
     if shipment.requires_code:
         code_issue(shipment=shipment, delivery_day=shipment.delivery_day)
     return shipment
+
+
+@transaction.atomic
+def shipment_redirect_to_pickup_point(*, shipment: Shipment, pickup_point, actor) -> Shipment:
+    """Send the parcel to a pickup point instead of the customer's door (rule 8).
+
+    Allowed while the parcel can still reach a point (shipped, out for delivery, or after
+    a failed attempt). The code follows when the parcel arrives there.
+    """
+    shipment = _locked(shipment)
+    if not shipment.can_move_to(Shipment.Status.AT_PICKUP_POINT):
+        raise IllegalTransition(shipment.status, Shipment.Status.AT_PICKUP_POINT)
+    if not pickup_point.is_active:
+        raise PickupPointUnavailable(f"{pickup_point} takes no parcels.")
+    shipment.pickup_point = pickup_point
+    shipment.save(update_fields=["pickup_point"])
+    TrackingEvent.objects.create(
+        shipment=shipment,
+        status=shipment.status,
+        note=gettext("Redirected to the pickup point %(name)s") % {"name": pickup_point.name},
+        actor=actor,
+        created_at=timezone.now(),
+    )
+    return shipment
+
+
+@transaction.atomic
+def shipment_receive_at_pickup_point(*, shipment: Shipment, pickup_point, actor) -> Shipment:
+    """The parcel reached its pickup point (the operator confirmed receipt, or the courier
+    dropped it off): it is held there to the end of the last collection day, and the
+    customer is emailed the code to collect it with."""
+    from codes.services import code_hold_at_pickup_point
+
+    shipment = _locked(shipment)
+    if shipment.pickup_point_id != pickup_point.pk:
+        raise PickupPointUnavailable(f"{shipment} is not addressed to {pickup_point}.")
+    now = timezone.now()
+    _move(shipment, Shipment.Status.AT_PICKUP_POINT, actor=actor, now=now, note=pickup_point.name)
+    # While the parcel is at a point its delivery day is the last day it can be collected.
+    shipment.delivery_day = last_collection_day(local_today(now))
+    shipment.save(update_fields=["status", "delivery_day"])
+    code_hold_at_pickup_point(
+        shipment=shipment, pickup_point=pickup_point, collect_by=shipment.delivery_day
+    )
+    return shipment
+
+
+@transaction.atomic
+def shipments_return_uncollected(*, now: datetime.datetime | None = None) -> list[int]:
+    """Send back every parcel whose last collection day at a pickup point has ended.
+
+    Set-based and idempotent: one pass over the parcels still at a point past their day,
+    bulk writes, and a second run finds nothing left. Returns the ids sent back; each
+    customer is emailed once the transaction commits.
+    """
+    from codes.models import DeliveryCode
+
+    from .tasks import send_parcel_returned_email
+
+    now = now or timezone.now()
+    if not Shipment.TRANSITIONS[Shipment.Status.AT_PICKUP_POINT] >= {Shipment.Status.RETURNED}:
+        raise IllegalTransition(Shipment.Status.AT_PICKUP_POINT, Shipment.Status.RETURNED)
+    # skip_locked: a parcel being released at this very moment is left to its release.
+    overdue = list(
+        Shipment.objects.select_for_update(skip_locked=True)
+        .filter(
+            status=Shipment.Status.AT_PICKUP_POINT,
+            delivery_day__lt=local_today(now),
+        )
+        .values_list("pk", flat=True)
+    )
+    if not overdue:
+        return []
+    Shipment.objects.filter(pk__in=overdue).update(status=Shipment.Status.RETURNED)
+    DeliveryCode.objects.filter(shipment_id__in=overdue, status=DeliveryCode.Status.ACTIVE).update(
+        status=DeliveryCode.Status.EXPIRED
+    )
+    note = gettext("Not collected in time: returned to the sender")
+    TrackingEvent.objects.bulk_create(
+        TrackingEvent(shipment_id=pk, status=Shipment.Status.RETURNED, note=note, created_at=now)
+        for pk in overdue
+    )
+    for pk in overdue:
+        send_parcel_returned_email.delay_on_commit(pk)
+    return overdue

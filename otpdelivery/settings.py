@@ -4,6 +4,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 from otpdelivery.logconfig import logging_config
 
@@ -146,6 +147,14 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Periodic work, in CELERY_TIMEZONE (the delivery time zone).
+CELERY_BEAT_SCHEDULE = {
+    # crontab(minute=15, hour=0): 00:15 every day, once the last collection day has ended.
+    "return-uncollected-parcels": {
+        "task": "orders.tasks.return_uncollected_parcels",
+        "schedule": crontab(minute=15, hour=0),
+    },
+}
 
 # --- Delivery codes -------------------------------------------------------------------------
 
@@ -162,6 +171,8 @@ PARCEL_MAX_WRONG_ATTEMPTS = env.int("PARCEL_MAX_WRONG_ATTEMPTS", default=10)
 # Rule 6: wrong codes one person may enter, across parcels, within the window.
 COURIER_MAX_WRONG_ATTEMPTS = env.int("COURIER_MAX_WRONG_ATTEMPTS", default=10)
 COURIER_WRONG_ATTEMPTS_WINDOW_MINUTES = env.int("COURIER_WRONG_ATTEMPTS_WINDOW_MINUTES", default=60)
+# Days a parcel is held at a pickup point after the day it arrives; then it goes back.
+PICKUP_HOLDING_DAYS = env.int("PICKUP_HOLDING_DAYS", default=3)
 # Working days for (re)scheduling deliveries, ISO weekday numbers (1 = Monday).
 DELIVERY_WORKING_DAYS = env.list("DELIVERY_WORKING_DAYS", cast=int, default=[1, 2, 3, 4, 5, 6])
 

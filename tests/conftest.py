@@ -11,13 +11,18 @@ from cryptography.fernet import Fernet
 from codes import tokens
 from codes.models import DeliveryCode
 from couriers.services import route_add_stop
-from orders.services import shipment_mark_out_for_delivery, shipment_mark_shipped
+from orders.services import (
+    shipment_mark_out_for_delivery,
+    shipment_mark_shipped,
+    shipment_receive_at_pickup_point,
+)
 from otpdelivery.celery import app as celery_app
 
 from .factories import (
     CourierFactory,
     OrderFactory,
     OrderItemFactory,
+    PickupPointFactory,
     RouteFactory,
     ShipmentFactory,
     UserFactory,
@@ -115,3 +120,46 @@ def plain_code(shipment) -> str:
 def wrong_code_for(shipment) -> str:
     right = plain_code(shipment)
     return next(candidate for candidate in ("135792", "246813", "975310") if candidate != right)
+
+
+# --- Pickup points ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def operator(db):
+    return UserFactory(username="edicola", first_name="Giulia", last_name="Neri")
+
+
+@pytest.fixture
+def pickup_point(operator):
+    point = PickupPointFactory(name="Edicola Centrale")
+    point.operators.add(operator)
+    return point
+
+
+@pytest.fixture
+def other_operator(db):
+    return UserFactory(username="tabaccheria", first_name="Luca")
+
+
+@pytest.fixture
+def other_point(other_operator):
+    point = PickupPointFactory(name="Tabaccheria Sud")
+    point.operators.add(other_operator)
+    return point
+
+
+def make_parcel_at(point, customer, ops, *, price="500.00"):
+    """A parcel addressed to `point`, shipped today and received there now."""
+    shipment = make_valuable_shipment(customer, price=price)
+    shipment.pickup_point = point
+    shipment.save(update_fields=["pickup_point"])
+    shipment_mark_shipped(shipment=shipment, actor=ops, delivery_day=TODAY)
+    return shipment_receive_at_pickup_point(shipment=shipment, pickup_point=point, actor=ops)
+
+
+@pytest.fixture
+def at_pickup_point(pickup_point, customer, ops, django_capture_on_commit_callbacks):
+    """A valuable parcel held at the pickup point, its code emailed to the customer."""
+    with django_capture_on_commit_callbacks(execute=True):
+        return make_parcel_at(pickup_point, customer, ops)

@@ -1,0 +1,34 @@
+"""Celery entry points for parcels. They take ids only and are safe to run twice."""
+
+import smtplib
+
+from celery import shared_task
+
+from .models import Shipment
+from .notifications import send_returned_email
+
+
+@shared_task
+def return_uncollected_parcels() -> int:
+    """Beat, shortly after local midnight: parcels past their last collection day go back."""
+    from .services import shipments_return_uncollected
+
+    return len(shipments_return_uncollected())
+
+
+@shared_task(
+    autoretry_for=(smtplib.SMTPException, ConnectionError, TimeoutError),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=10,
+)
+def send_parcel_returned_email(shipment_id: int) -> bool:
+    """Tell the customer their uncollected parcel went back; only if it really did."""
+    shipment = (
+        Shipment.objects.select_related("order", "pickup_point")
+        .filter(pk=shipment_id, status=Shipment.Status.RETURNED)
+        .first()
+    )
+    if shipment is None:
+        return False
+    return send_returned_email(shipment)
