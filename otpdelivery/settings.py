@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "orders",
     "codes",
     "couriers",
+    "pickup",
 ]
 
 MIDDLEWARE = [

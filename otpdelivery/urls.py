@@ -18,4 +18,5 @@ urlpatterns = [
     path("orders/", order_views.order_list, name="order_list"),
     path("track/", include("orders.urls")),
     path("courier/", include("couriers.urls")),
+    path("pickup/", include("pickup.urls")),
 ]

@@ -10,13 +10,16 @@ from django.views.decorators.http import require_GET
 
 from couriers.selectors import courier_for_user
 from orders.models import Order
+from pickup.selectors import pickup_points_for_operator
 
 
 @login_required
 def home(request):
-    """Send each person to their portal: courier, operations, or customer."""
+    """Send each person to their portal: courier, pickup point, operations, or customer."""
     if courier_for_user(request.user) is not None:
         return redirect("courier_today")
+    if pickup_points_for_operator(user=request.user).exists():
+        return redirect("pickup_home")
     if request.user.is_staff:
         return redirect("admin:index")
     return redirect("order_list")

@@ -15,7 +15,11 @@ from couriers.models import Courier, DeliveryAttempt, PickupPoint, Route, Stop
 from couriers.services import route_add_stop
 from orders.days import local_today
 from orders.models import Order, OrderItem, Shipment
-from orders.services import shipment_mark_out_for_delivery, shipment_mark_shipped
+from orders.services import (
+    shipment_mark_out_for_delivery,
+    shipment_mark_shipped,
+    shipment_receive_at_pickup_point,
+)
 
 User = get_user_model()
 
@@ -138,3 +142,7 @@ class Command(BaseCommand):
         at_point.pickup_point = point
         at_point.save(update_fields=["pickup_point"])
         shipment_mark_shipped(shipment=at_point, actor=admin, delivery_day=today)
+        # Edicola confirmed receipt this morning: held there with the code from shipping.
+        shipment_receive_at_pickup_point(
+            shipment=at_point, pickup_point=point, actor=users["edicola"]
+        )
