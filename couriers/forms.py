@@ -10,6 +10,9 @@ class CodeEntryForm(forms.Form):
     # Kept as typed: the code service normalises it and records malformed input.
     code = forms.CharField(
         label=_("Delivery code"),
+        help_text=_(
+            "Ask the customer to read you the six-digit code from their email or the tracking page."
+        ),
         strip=False,
         widget=forms.TextInput(
             attrs={
@@ -18,7 +21,6 @@ class CodeEntryForm(forms.Form):
                 "autocapitalize": "off",
                 "spellcheck": "false",
                 "enterkeyhint": "done",
-                "aria-describedby": "code-help",
             }
         ),
     )
@@ -29,6 +31,13 @@ class CodeEntryForm(forms.Form):
     longitude = forms.DecimalField(
         required=False, min_value=-180, max_value=180, widget=forms.HiddenInput
     )
+
+    def add_error(self, field, error):
+        super().add_error(field, error)
+        # After a mistake the courier types again at once, and a screen reader lands there;
+        # Django itself marks the input aria-invalid and points it at the error text.
+        if field == "code":
+            self.fields["code"].widget.attrs["autofocus"] = True
 
     def position(self) -> tuple:
         """(latitude, longitude) rounded to the stored precision, or (None, None)."""

@@ -1,0 +1,68 @@
+"""Display helpers for a parcel's tracking page: the steps of its journey so far."""
+
+from dataclasses import dataclass
+
+from django import template
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from orders.days import local_today
+from orders.models import Shipment
+
+register = template.Library()
+
+Status = Shipment.Status
+
+
+@dataclass(frozen=True)
+class Step:
+    label: str
+    state: str  # "done", "current", "todo" or "problem"
+
+
+def shipment_progress(shipment: Shipment) -> list[Step]:
+    """Order placed → shipped → out for delivery (or at the pickup point) → delivered.
+
+    A failed attempt or a return takes the place of the step the parcel could not reach, so
+    the customer sees where it stopped; a rescheduled parcel is out for delivery again.
+    """
+    status = shipment.status
+    via_pickup = shipment.pickup_point_id is not None or status == Status.AT_PICKUP_POINT
+    last_leg = Status.AT_PICKUP_POINT if via_pickup else Status.OUT_FOR_DELIVERY
+    journey = [
+        (Status.PROCESSING, _("Order placed")),
+        (Status.SHIPPED, Status.SHIPPED.label),
+        (last_leg, last_leg.label),
+        (Status.DELIVERED, Status.DELIVERED.label),
+    ]
+    if status in (Status.DELIVERY_FAILED, Status.RETURNED):
+        reached = 2 if status == Status.DELIVERY_FAILED else 1
+        steps = [Step(label, "done") for _status, label in journey[:reached]]
+        steps.append(Step(Status(status).label, "problem"))
+        if status == Status.DELIVERY_FAILED:
+            steps.append(Step(Status.DELIVERED.label, "todo"))
+        return steps
+    position = [step_status for step_status, _label in journey].index(status)
+    # Delivered is the end of the journey: complete, not a step still in progress.
+    finished = status == Status.DELIVERED
+
+    def state(index: int) -> str:
+        if index < position or finished:
+            return "done"
+        return "current" if index == position else "todo"
+
+    return [Step(label, state(index)) for index, (_status, label) in enumerate(journey)]
+
+
+@register.inclusion_tag("orders/_progress.html")
+def progress(shipment: Shipment) -> dict:
+    return {"steps": shipment_progress(shipment)}
+
+
+@register.filter
+def relative_day(day) -> str:
+    """ "Today" or "Tomorrow" for a delivery day near the local today, else nothing."""
+    if day is None:
+        return ""
+    offset = (day - local_today(timezone.now())).days
+    return {0: _("Today"), 1: _("Tomorrow")}.get(offset, "")
