@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint fmt worker beat migrate messages translations serve
+.PHONY: install run test lint fmt worker beat migrate messages translations serve bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -72,3 +72,8 @@ beat: install
 # for real use, DATABASE_URL pointing at PostgreSQL. See the README's Deployment section.
 serve: install translations
 	scripts/serve
+
+# Figures for code entry, tracking, the day-end sweep and shipping against baselines, on
+# stdout and in bench/results/. Needs PostgreSQL and Redis; not part of `make test` or CI.
+bench: install
+	$(BIN)/python bench/run.py
