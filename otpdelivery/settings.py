@@ -1,10 +1,12 @@
 """Settings for otpdelivery, read entirely from the environment (see .env.example)."""
 
+import datetime
 from decimal import Decimal
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.utils.csp import CSP
 
 from otpdelivery.logconfig import logging_config
 
@@ -30,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
     "orders",
     "codes",
     "couriers",
@@ -46,6 +49,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "otpdelivery.urls"
@@ -67,6 +73,44 @@ TEMPLATES = [
     },
 ]
 
+# --- HTTPS, cookies and browser policies (`manage.py check --deploy` passes in production) --
+
+# One switch for a site served over HTTPS; each setting below can still be set on its own.
+HTTPS = env.bool("DJANGO_HTTPS", default=False)
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=HTTPS)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31_536_000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=HTTPS)
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=HTTPS)
+CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=HTTPS)
+# Behind a TLS-terminating proxy: the header it sets, e.g. HTTP_X_FORWARDED_PROTO. Only set
+# this when the proxy always overwrites that header, or anyone could claim HTTPS.
+_proxy_ssl_header = env("DJANGO_SECURE_PROXY_SSL_HEADER", default="")
+SECURE_PROXY_SSL_HEADER = (_proxy_ssl_header, "https") if _proxy_ssl_header else None
+# Proxies in front of the site that append to X-Forwarded-For; 0 = clients connect directly.
+# The client address recorded with every code entry and sign-in failure depends on it.
+TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Strict Content-Security-Policy: our own scripts, styles, images and fonts only, and no
+# inline script or style anywhere (the site's templates and Django's admin keep to it).
+SECURE_CSP = {
+    "default-src": [CSP.NONE],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "manifest-src": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "object-src": [CSP.NONE],
+}
+
 # --- Database -------------------------------------------------------------------------------
 
 DATABASES = {
@@ -84,6 +128,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses a locked-out username before any password is checked.
+    "otpdelivery.signin.SignInThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Sign-in throttling (django-axes): failures per username, never per address alone, so
+# couriers sharing a depot's network are not locked out together; shared by all web
+# processes through the database.
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# axes.W006 asks for the address among the lockout parameters. Alone it would lock a whole
+# depot out; combined with the username it would let an attacker with many addresses keep
+# guessing one account. Per username is the stricter choice; SECURITY.md says more.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_FAILURE_LIMIT = env.int("SIGNIN_MAX_FAILURES", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("SIGNIN_LOCKOUT_MINUTES", default=15))
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "otpdelivery.http.client_ip"
+AXES_LOCKOUT_CALLABLE = "otpdelivery.signin.signin_locked_out"
+# Keep the access log to failures: successful sign-ins are already in Django's last_login.
+AXES_DISABLE_ACCESS_LOG = True
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -1,0 +1,293 @@
+"""Deployment hardening: check --deploy with production settings, CSP on every page,
+sign-in throttling per username, and the client address behind a proxy."""
+
+import datetime
+import os
+import re
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from django.conf import settings as django_settings
+from django.test import RequestFactory
+from django.urls import reverse
+
+from otpdelivery.http import client_ip
+from tests.factories import CourierFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def production_environment() -> dict:
+    """What an operator sets in production, per .env.example and SECURITY.md.
+
+    Nothing DJANGO_* is inherited: the browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this
+    process, which production never does (and check --deploy rightly flags).
+    """
+    inherited = {name: value for name, value in os.environ.items() if "DJANGO" not in name}
+    return {
+        **inherited,
+        "DJANGO_DEBUG": "false",
+        "DJANGO_HTTPS": "true",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(60),
+        "DJANGO_ALLOWED_HOSTS": "otp.example.com",
+        "DJANGO_CSRF_TRUSTED_ORIGINS": "https://otp.example.com",
+        "DJANGO_SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO",
+        "DJANGO_TRUSTED_PROXY_COUNT": "1",
+        "DJANGO_STATICFILES_STORAGE": "whitenoise.storage.CompressedManifestStaticFilesStorage",
+        "DELIVERY_CODE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "DELIVERY_CODE_HASH_KEY": secrets.token_urlsafe(32),
+        "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example.com:587",
+    }
+
+
+def test_check_deploy_with_production_settings_reports_nothing():
+    result = subprocess.run(  # noqa: S603 - our own manage.py with a fixed argument list
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BASE_DIR,
+        env=production_environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+    assert "WARNING" not in result.stderr
+
+
+def test_production_settings_are_https_only():
+    result = subprocess.run(  # noqa: S603 - our own manage.py with a fixed argument list
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            "from django.conf import settings as s; print(s.SECURE_SSL_REDIRECT, "
+            "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, "
+            "s.SECURE_PROXY_SSL_HEADER, s.DEBUG)",
+        ],
+        cwd=BASE_DIR,
+        env=production_environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.stdout.strip().splitlines()[-1] == (
+        "True True True 31536000 ('HTTP_X_FORWARDED_PROTO', 'https') False"
+    )
+
+
+# --- Content-Security-Policy ----------------------------------------------------------------
+
+
+def _pages(out_for_delivery, courier, customer, ops):
+    stop = reverse("courier_stop", args=[out_for_delivery.tracking_number])
+    track = reverse("track", args=[out_for_delivery.tracking_number])
+    return [
+        (None, reverse("login")),
+        (None, reverse("healthz")),
+        (None, "/no-such-page/"),
+        (customer, reverse("order_list")),
+        (customer, track),
+        (courier.user, reverse("courier_today")),
+        (courier.user, stop),
+        (ops, reverse("admin:index")),
+        (ops, reverse("admin:orders_shipment_changelist")),
+        (ops, reverse("admin:orders_shipment_change", args=[out_for_delivery.pk])),
+        (ops, reverse("admin:codes_codeentry_changelist")),
+    ]
+
+
+def test_every_page_sends_the_strict_content_security_policy(
+    client, out_for_delivery, courier, customer, ops
+):
+    for user, url in _pages(out_for_delivery, courier, customer, ops):
+        if user is None:
+            client.logout()
+        else:
+            client.force_login(user)
+
+        response = client.get(url)
+
+        policy = response.headers.get("Content-Security-Policy", "")
+        assert "default-src 'none'" in policy, url
+        assert "script-src 'self'" in policy, url
+        assert "style-src 'self'" in policy, url
+        assert "frame-ancestors 'none'" in policy, url
+        assert "unsafe-inline" not in policy, url
+
+
+def test_redirects_and_sign_in_page_also_carry_the_policy(client, out_for_delivery):
+    response = client.get(reverse("order_list"))
+
+    assert response.status_code == 302
+    assert "Content-Security-Policy" in response.headers
+
+
+INLINE = [
+    (re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", re.I), "inline script"),
+    (re.compile(r"<style\b", re.I), "style element"),
+    (re.compile(r"\sstyle=", re.I), "style attribute"),
+    (re.compile(r"\son[a-z]+=", re.I), "event handler attribute"),
+    (re.compile(r"javascript:", re.I), "javascript: URL"),
+]
+
+
+@pytest.mark.parametrize(
+    "template", sorted((BASE_DIR / "templates").rglob("*.html")), ids=lambda p: p.name
+)
+def test_site_templates_hold_no_inline_script_or_style(template):
+    text = template.read_text()
+
+    for pattern, what in INLINE:
+        assert not pattern.search(text), f"{template}: {what}"
+
+
+def test_rendered_pages_hold_no_inline_script_or_style(
+    client, out_for_delivery, courier, customer, ops
+):
+    for user, url in _pages(out_for_delivery, courier, customer, ops):
+        if user is None:
+            client.logout()
+        else:
+            client.force_login(user)
+        html = client.get(url).content.decode()
+        for pattern, what in INLINE:
+            assert not pattern.search(html), f"{url}: {what}"
+
+
+def test_security_headers_are_sent(client):
+    response = client.get(reverse("login"))
+
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+# --- Sign-in throttling (django-axes) --------------------------------------------------------
+
+DEPOT = "192.0.2.10"
+
+
+def _sign_in(client, username, password, ip=DEPOT):
+    return client.post(
+        reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=ip
+    )
+
+
+def _fail(client, username, times, ip=DEPOT):
+    for _ in range(times):
+        _sign_in(client, username, "not-the-password", ip=ip)
+
+
+@pytest.fixture
+def marco(db):
+    return CourierFactory(user=UserFactory(username="marco")).user
+
+
+def test_fifth_wrong_password_locks_the_username_with_a_clear_message(client, marco):
+    _fail(client, "marco", 4)
+
+    response = _sign_in(client, "marco", "not-the-password")
+
+    assert response.status_code == 429
+    body = response.content.decode()
+    assert "data-signin-locked-out" in body
+    assert "Too many failed sign-ins for this username. Try again in 15 minutes" in body
+
+
+def test_locked_username_is_refused_even_with_the_right_password(client, marco):
+    _fail(client, "marco", 5)
+
+    response = _sign_in(client, "marco", "test-pass-123")
+
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_four_wrong_passwords_still_let_the_right_one_in(client, marco):
+    _fail(client, "marco", 4)
+
+    response = _sign_in(client, "marco", "test-pass-123")
+
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(marco.pk)
+
+
+def test_couriers_sharing_a_depot_network_are_not_locked_out_together(client, marco):
+    colleague = CourierFactory(user=UserFactory(username="luca")).user
+    _fail(client, "marco", 5)
+
+    response = _sign_in(client, "luca", "test-pass-123")
+
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(colleague.pk)
+
+
+def test_lock_follows_the_username_to_another_address(client, marco):
+    _fail(client, "marco", 5, ip=DEPOT)
+
+    response = _sign_in(client, "marco", "test-pass-123", ip="198.51.100.7")
+
+    assert response.status_code == 429
+
+
+def test_lock_ends_after_the_cool_off(client, marco, time_machine, frozen_now):
+    _fail(client, "marco", 5)
+    time_machine.move_to(frozen_now + datetime.timedelta(minutes=16), tick=False)
+
+    response = _sign_in(client, "marco", "test-pass-123")
+
+    assert response.status_code == 302
+
+
+def test_admin_sign_in_is_throttled_too(client, ops):
+    for _ in range(5):
+        client.post(
+            reverse("admin:login"),
+            {"username": "ops", "password": "wrong"},
+            REMOTE_ADDR=DEPOT,
+        )
+
+    response = client.post(
+        reverse("admin:login"),
+        {"username": "ops", "password": "test-pass-123"},
+        REMOTE_ADDR=DEPOT,
+    )
+
+    assert response.status_code == 429
+
+
+def test_failure_limit_is_a_setting():
+    assert django_settings.AXES_FAILURE_LIMIT == 5
+    assert django_settings.AXES_LOCKOUT_PARAMETERS == ["username"]
+
+
+# --- Client address behind a proxy ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "expected"),
+    [
+        (0, "203.0.113.9", "10.0.0.1"),
+        (1, "203.0.113.9", "203.0.113.9"),
+        (1, "6.6.6.6, 203.0.113.9", "203.0.113.9"),
+        (2, "6.6.6.6, 203.0.113.9, 10.0.0.2", "203.0.113.9"),
+        (1, "", "10.0.0.1"),
+    ],
+)
+def test_client_address_trusts_only_the_proxies_in_front(settings, proxies, forwarded, expected):
+    settings.TRUSTED_PROXY_COUNT = proxies
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)
+
+    assert client_ip(request) == expected
