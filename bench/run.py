@@ -18,6 +18,7 @@ Prints the figures and writes them to bench/results/<date>-<host>.txt.
 import base64
 import datetime
 import http.client
+import itertools
 import json
 import os
 import platform
@@ -51,6 +52,9 @@ CUSTOMERS = 100
 # Parcels kept for correct codes: each is delivered once, so the pool must outlast the
 # scenario (wrk's `wrapped` count says if it did not).
 CORRECT_POOL = PARCELS * 6 // 10
+
+# Requests (and parcels) run again in-process under cProfile, to show where time goes.
+PROFILED = 100
 
 TARGET_PAGE_RATIO = 0.6
 TARGET_SWEEP_RATIO = 1.3
@@ -233,7 +237,7 @@ def seed(today: datetime.date):
             email=customers[number % CUSTOMERS].email,
             delivery_address=f"Via del Corso {number}\n00186 Roma RM",
         )
-        for number in range(PARCELS)
+        for number in range(PARCELS + PROFILED)
     )
     OrderItem.objects.bulk_create(
         OrderItem(order=order, name="Camera", unit_price="500.00") for order in orders
@@ -249,7 +253,9 @@ def ship_all(*, ops, today: datetime.date) -> dict:
     from orders.models import Shipment
     from orders.services import shipment_mark_shipped
 
-    shipments = list(Shipment.objects.filter(status=Shipment.Status.PROCESSING).order_by("pk"))
+    shipments = list(
+        Shipment.objects.filter(status=Shipment.Status.PROCESSING).order_by("pk")[:PARCELS]
+    )
     counter = QueryCounter()
     start = time.perf_counter()
     with connection.execute_wrapper(counter):
@@ -257,6 +263,81 @@ def ship_all(*, ops, today: datetime.date) -> dict:
             shipment_mark_shipped(shipment=shipment, actor=ops, delivery_day=today)
     seconds = time.perf_counter() - start
     return {"parcels": len(shipments), "seconds": seconds, "queries": counter.count}
+
+
+# Where time goes: functions whose cumulative time makes each bucket. Buckets overlap
+# (the session's queries are SQL too); each is a share of the same total.
+SQL = ("psycopg/cursor.py", "execute")
+COMMIT = ("psycopg/connection.py", "commit")
+BUCKETS = {
+    "SQL statements": [SQL],
+    "commits": [COMMIT],
+    "session+auth": [("django/contrib/auth/__init__.py", "get_user")],
+    "templates": [("django/template/backends/django.py", "render")],
+    "Fernet+HMAC": [
+        ("codes/tokens.py", "encrypt"),
+        ("codes/tokens.py", "decrypt"),
+        ("codes/tokens.py", "code_hash"),
+    ],
+    "Celery publish": [("celery/app/task.py", "apply_async")],
+}
+
+
+def profiled(work) -> dict:
+    """Run `work()` under cProfile, counting queries; the time per bucket, in seconds."""
+    import cProfile
+    import pstats
+
+    from django.db import connection
+
+    counter = QueryCounter()
+    profiler = cProfile.Profile()
+    with connection.execute_wrapper(counter):
+        start = time.perf_counter()
+        profiler.enable()
+        work()
+        profiler.disable()
+        total = time.perf_counter() - start
+    stats = pstats.Stats(profiler).stats
+    buckets = {}
+    for bucket, functions in BUCKETS.items():
+        buckets[bucket] = sum(
+            cumulative
+            for (filename, _line, function), (_cc, _nc, _tt, cumulative, _callers) in stats.items()
+            if any(filename.endswith(suffix) and function == name for suffix, name in functions)
+        )
+    # Everything else: Python in Django and the app (middleware, URL routing, forms, the
+    # ORM building queries, …); session+auth overlaps the SQL bucket, so it is left out.
+    buckets["the rest (Python)"] = total - sum(
+        seconds for bucket, seconds in buckets.items() if bucket != "session+auth"
+    )
+    return {"total": total, "queries": counter.count, "buckets": buckets}
+
+
+def describe_profile(name: str, profile: dict, count: int) -> str:
+    per = 1000 / count
+    shares = ", ".join(
+        f"{bucket} {seconds * per:.1f} ms ({seconds / profile['total']:.0%})"
+        for bucket, seconds in profile["buckets"].items()
+        if seconds / profile["total"] >= 0.01
+    )
+    return (
+        f"  {name:<24} {profile['total'] * per:6.1f} ms each,"
+        f" {profile['queries'] / count:4.1f} queries; {shares}"
+    )
+
+
+def profile_shipping(*, ops, today: datetime.date) -> dict:
+    from orders.models import Shipment
+    from orders.services import shipment_mark_shipped
+
+    shipments = list(Shipment.objects.filter(status=Shipment.Status.PROCESSING).order_by("pk"))
+
+    def work():
+        for shipment in shipments:
+            shipment_mark_shipped(shipment=shipment, actor=ops, delivery_day=today)
+
+    return profiled(work) | {"count": len(shipments)}
 
 
 def send_out_for_delivery(*, ops, routes) -> None:
@@ -468,7 +549,8 @@ def bench_http(*, parcels: list[dict], customers, couriers) -> None:
                 path = reverse("courier_stop", args=[parcel["tracking_number"]])
                 csrf[user_id] = with_csrf(courier_cookies[user_id], path)
 
-        correct_pool = parcels[:CORRECT_POOL]
+        correct_pool = parcels[: CORRECT_POOL - PROFILED]
+        profile_pool = parcels[CORRECT_POOL - PROFILED : CORRECT_POOL]
         other_pool = parcels[CORRECT_POOL:]
 
         baseline_lines = [
@@ -494,6 +576,7 @@ def bench_http(*, parcels: list[dict], customers, couriers) -> None:
             for parcel in other_pool
         ]
         correct_lines = [entry_line(parcel, parcel["code"]) for parcel in correct_pool]
+        profile_correct_lines = [entry_line(parcel, parcel["code"]) for parcel in profile_pool]
 
         step("warming up (baseline, 2 s)")
         load("warmup", baseline_lines, seconds=2)
@@ -516,6 +599,14 @@ def bench_http(*, parcels: list[dict], customers, couriers) -> None:
     finally:
         stop_server(server)
 
+    step(f"profiling {PROFILED} requests of each kind in-process")
+    profiles = {
+        "baseline": replay_profiled(baseline_lines),
+        "tracking page": replay_profiled(tracking_lines),
+        "code entry, wrong code": replay_profiled(wrong_lines),
+        "code entry, right code": replay_profiled(profile_correct_lines),
+    }
+
     baseline = (results["baseline (first)"]["rps"] + results["baseline (last)"]["rps"]) / 2
     say(
         f"HTTP: gunicorn ({_workers()} sync workers) with production settings;"
@@ -533,6 +624,37 @@ def bench_http(*, parcels: list[dict], customers, couriers) -> None:
     for name, counts in outcomes.items():
         described = ", ".join(f"{outcome} {count}" for outcome, count in sorted(counts.items()))
         say(f"  audit rows written during '{name}': {described}")
+    say(
+        f"  where the time goes: {PROFILED} requests of each kind again, in-process through"
+        " Django's test client under cProfile (no gunicorn, one at a time; the profiler"
+        " slows Python code more than waits, so read the shares, not the totals):"
+    )
+    for name, profile in profiles.items():
+        say(describe_profile(name, profile, PROFILED))
+
+
+def replay_profiled(lines: list[str]) -> dict:
+    """The same requests wrk sent, through the test client, one by one, under cProfile."""
+    from django.test import Client
+
+    requests = []
+    for line in itertools.islice(itertools.cycle(lines), PROFILED):
+        method, path, cookie, *body = line.split("\t")
+        client = Client(HTTP_HOST="127.0.0.1", HTTP_COOKIE=cookie, enforce_csrf_checks=True)
+        requests.append((client, method, path, body[0] if body else ""))
+
+    def work():
+        for client, method, path, body in requests:
+            if method == "POST":
+                response = client.post(
+                    path, data=body, content_type="application/x-www-form-urlencoded"
+                )
+            else:
+                response = client.get(path)
+            if response.status_code not in {200, 302}:
+                sys.exit(f"bench: profiling {method} {path} answered {response.status_code}")
+
+    return profiled(work)
 
 
 def _workers() -> int:
@@ -727,6 +849,11 @@ def main() -> None:
         f"  target < {TARGET_SHIP_SECONDS:.0f} s:"
         f" {verdict(shipped['seconds'] < TARGET_SHIP_SECONDS)}"
     )
+    step(f"shipping {PROFILED} more parcels under cProfile")
+    shipping_profile = profile_shipping(ops=ops, today=today)
+    purge_queue()
+    say(f"  where the time goes ({PROFILED} more parcels under cProfile):")
+    say(describe_profile("shipping a parcel", shipping_profile, shipping_profile["count"]))
     say()
 
     send_out_for_delivery(ops=ops, routes=routes)
