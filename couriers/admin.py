@@ -1,7 +1,10 @@
 """Couriers, routes, pickup points and failed attempts in the admin."""
 
 from django.contrib import admin
+from django.db.models import Count, Q
+from django.utils.translation import gettext_lazy as _
 
+from orders.models import Shipment
 from otpdelivery.admin_mixins import ReadOnlyAdminMixin
 
 from .models import Courier, DeliveryAttempt, PickupPoint, Route, Stop
@@ -16,10 +19,25 @@ class CourierAdmin(admin.ModelAdmin):
 
 @admin.register(PickupPoint)
 class PickupPointAdmin(admin.ModelAdmin):
-    list_display = ["name", "address", "opening_hours", "is_active"]
+    list_display = ["name", "address", "opening_hours", "is_active", "parcels_held"]
     list_filter = ["is_active"]
     search_fields = ["name", "address"]
     filter_horizontal = ["operators"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                parcels_held=Count(
+                    "shipments", filter=Q(shipments__status=Shipment.Status.AT_PICKUP_POINT)
+                )
+            )
+        )
+
+    @admin.display(description=_("parcels held"), ordering="parcels_held")
+    def parcels_held(self, pickup_point):
+        return pickup_point.parcels_held
 
 
 class StopInline(admin.TabularInline):

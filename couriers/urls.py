@@ -6,4 +6,5 @@ urlpatterns = [
     path("", views.today, name="courier_today"),
     path("stops/<str:tracking_number>/", views.stop_detail, name="courier_stop"),
     path("stops/<str:tracking_number>/failed/", views.stop_failed, name="courier_stop_failed"),
+    path("stops/<str:tracking_number>/dropped/", views.stop_dropped, name="courier_stop_dropped"),
 ]

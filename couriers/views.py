@@ -17,6 +17,7 @@ from codes.selectors import person_is_blocked
 from codes.services import EntryContext, Outcome, code_verify, shipment_hand_over_without_code
 from orders.days import local_today
 from orders.models import Shipment
+from orders.services import shipment_receive_at_pickup_point
 from otpdelivery.http import client_ip
 
 from .forms import CodeEntryForm, FailedAttemptForm
@@ -92,7 +93,11 @@ def stop_detail(request, courier, tracking_number):
     stop = _todays_stop(request, tracking_number)
     shipment = stop.shipment
     form = CodeEntryForm()
-    can_hand_over = shipment.status == Shipment.Status.OUT_FOR_DELIVERY
+    # A parcel for a pickup point is dropped there, never handed to the customer at a door.
+    can_drop = shipment.status == Shipment.Status.OUT_FOR_DELIVERY and bool(
+        shipment.pickup_point_id
+    )
+    can_hand_over = shipment.status == Shipment.Status.OUT_FOR_DELIVERY and not can_drop
     if request.method == "POST" and can_hand_over:
         form = CodeEntryForm(request.POST) if shipment.requires_code else CodeEntryForm()
         if not shipment.requires_code or form.is_valid():
@@ -121,6 +126,7 @@ def stop_detail(request, courier, tracking_number):
             "shipment": shipment,
             "form": form,
             "can_hand_over": can_hand_over,
+            "can_drop": can_drop,
             "entry_blocked": shipment.requires_code and person_is_blocked(user=request.user),
             "blocked_message": ENTRY_MESSAGES[Outcome.BLOCKED],
             "failed_form": FailedAttemptForm(),
@@ -143,5 +149,25 @@ def stop_failed(request, courier, tracking_number):
         request,
         _("Failed attempt recorded for %(tracking)s. The customer gets a new delivery day.")
         % {"tracking": tracking_number},
+    )
+    return redirect("courier_today")
+
+
+@require_POST
+@courier_required
+def stop_dropped(request, courier, tracking_number):
+    """The courier left the parcel with the operator of its pickup point."""
+    stop = _todays_stop(request, tracking_number)
+    shipment = stop.shipment
+    if shipment.status != Shipment.Status.OUT_FOR_DELIVERY or shipment.pickup_point is None:
+        messages.error(request, _("This parcel is not to be dropped at a pickup point."))
+        return redirect("courier_stop", tracking_number=tracking_number)
+    shipment_receive_at_pickup_point(
+        shipment=shipment, pickup_point=shipment.pickup_point, actor=request.user
+    )
+    messages.success(
+        request,
+        _("%(tracking)s dropped at %(name)s. The customer has been emailed their code.")
+        % {"tracking": tracking_number, "name": shipment.pickup_point.name},
     )
     return redirect("courier_today")

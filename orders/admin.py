@@ -1,16 +1,23 @@
 """Operations' view of orders and parcels. The code itself is never shown here."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from codes.models import DeliveryCode
 from otpdelivery.admin_mixins import ReadOnlyAdminMixin
 
+from .days import local_today
 from .exceptions import IllegalTransition
 from .models import Order, OrderItem, Shipment, TrackingEvent
-from .services import shipment_mark_out_for_delivery, shipment_mark_shipped
+from .services import (
+    shipment_mark_out_for_delivery,
+    shipment_mark_shipped,
+    shipment_redirect_to_pickup_point,
+)
 
 
 class OrderItemInline(admin.TabularInline):
@@ -67,8 +74,61 @@ def _apply(modeladmin, request, queryset, service, done_message):
         modeladmin.message_user(request, done_message(done), messages.SUCCESS)
 
 
+class PickupParcelFilter(admin.SimpleListFilter):
+    """Parcels at pickup points, and those that went back because nobody collected them."""
+
+    title = _("at pickup points")
+    parameter_name = "pickup"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("held", _("Held at a pickup point")),
+            ("overdue", _("Past the last collection day, not yet returned")),
+            ("returned", _("Returned uncollected")),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "held":
+            return queryset.filter(status=Shipment.Status.AT_PICKUP_POINT)
+        if self.value() == "overdue":
+            return queryset.filter(
+                status=Shipment.Status.AT_PICKUP_POINT,
+                delivery_day__lt=local_today(timezone.now()),
+            )
+        if self.value() == "returned":
+            return queryset.filter(status=Shipment.Status.RETURNED, pickup_point__isnull=False)
+        return queryset
+
+
+class ShipmentAdminForm(forms.ModelForm):
+    class Meta:
+        model = Shipment
+        fields = "__all__"  # noqa: DJ007 - the admin's fieldsets and read-only fields decide
+
+    def clean_pickup_point(self):
+        point = self.cleaned_data.get("pickup_point")
+        shipment = self.instance
+        if "pickup_point" not in self.changed_data:
+            return point
+        if point is not None and not point.is_active:
+            raise forms.ValidationError(_("This pickup point takes no parcels."))
+        if shipment.pk is None or shipment.status == Shipment.Status.PROCESSING:
+            return point
+        if not shipment.can_move_to(Shipment.Status.AT_PICKUP_POINT):
+            raise forms.ValidationError(
+                _("A parcel that is %(status)s can no longer be redirected.")
+                % {"status": shipment.get_status_display().lower()}
+            )
+        if point is None:
+            raise forms.ValidationError(
+                _("A parcel on its way can be redirected to another pickup point, not to none.")
+            )
+        return point
+
+
 @admin.register(Shipment)
 class ShipmentAdmin(admin.ModelAdmin):
+    form = ShipmentAdminForm
     list_display = [
         "tracking_number",
         "order",
@@ -78,7 +138,7 @@ class ShipmentAdmin(admin.ModelAdmin):
         "wrong_code_entries",
         "pickup_point",
     ]
-    list_filter = ["status", "requires_code", "delivery_day", "pickup_point"]
+    list_filter = ["status", PickupParcelFilter, "requires_code", "delivery_day", "pickup_point"]
     search_fields = ["tracking_number", "order__number", "order__customer__username"]
     list_select_related = ["order", "pickup_point"]
     readonly_fields = [
@@ -93,6 +153,19 @@ class ShipmentAdmin(admin.ModelAdmin):
     raw_id_fields = ["order"]
     inlines = [DeliveryCodeInline, TrackingEventInline]
     actions = ["mark_as_shipped", "mark_as_out_for_delivery"]
+
+    def save_model(self, request, obj, form, change):
+        # Once shipped, a new pickup point is a redirect: through the service, on the
+        # timeline, with the transition checked (the form already said it is allowed).
+        if not (change and "pickup_point" in form.changed_data):
+            return super().save_model(request, obj, form, change)
+        if obj.status == Shipment.Status.PROCESSING:
+            return super().save_model(request, obj, form, change)
+        new_point = obj.pickup_point
+        obj.pickup_point_id = form.initial.get("pickup_point")
+        super().save_model(request, obj, form, change)
+        shipment_redirect_to_pickup_point(shipment=obj, pickup_point=new_point, actor=request.user)
+        obj.refresh_from_db()
 
     @admin.action(description=_("Mark as shipped"))
     def mark_as_shipped(self, request, queryset):

@@ -5,7 +5,7 @@ import datetime
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext_noop
 
 from .days import last_collection_day, local_today, next_working_day
 from .exceptions import IllegalTransition, PickupPointUnavailable
@@ -118,7 +118,8 @@ def shipment_redirect_to_pickup_point(*, shipment: Shipment, pickup_point, actor
     TrackingEvent.objects.create(
         shipment=shipment,
         status=shipment.status,
-        note=gettext("Redirected to the pickup point %(name)s") % {"name": pickup_point.name},
+        # Stored in English and translated when shown; the point is on the tracking page.
+        note=gettext_noop("Redirected to a pickup point"),
         actor=actor,
         created_at=timezone.now(),
     )
@@ -176,7 +177,7 @@ def shipments_return_uncollected(*, now: datetime.datetime | None = None) -> lis
     DeliveryCode.objects.filter(shipment_id__in=overdue, status=DeliveryCode.Status.ACTIVE).update(
         status=DeliveryCode.Status.EXPIRED
     )
-    note = gettext("Not collected in time: returned to the sender")
+    note = gettext_noop("Not collected in time: returned to the sender")
     TrackingEvent.objects.bulk_create(
         TrackingEvent(shipment_id=pk, status=Shipment.Status.RETURNED, note=note, created_at=now)
         for pk in overdue

@@ -4,4 +4,9 @@ from . import views
 
 urlpatterns = [
     path("<str:tracking_number>/", views.track, name="track"),
+    path(
+        "<str:tracking_number>/pickup-point/",
+        views.track_redirect_to_pickup_point,
+        name="track_redirect",
+    ),
 ]

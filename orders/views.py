@@ -1,13 +1,20 @@
 """The customer portal: Your orders, and Track my package for each parcel."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
 from codes.selectors import code_visible_to_customer
 
+from .exceptions import IllegalTransition, PickupPointUnavailable
+from .forms import PickupPointChoiceForm
+from .models import Shipment
 from .selectors import orders_for_customer, shipments_for_customer
+from .services import shipment_redirect_to_pickup_point
 
 
 @never_cache
@@ -25,4 +32,49 @@ def track(request, tracking_number):
         shipments_for_customer(user=request.user), tracking_number=tracking_number
     )
     code = code_visible_to_customer(shipment=shipment, now=timezone.now())
-    return render(request, "orders/track.html", {"shipment": shipment, "code": code})
+    return render(
+        request,
+        "orders/track.html",
+        {
+            "shipment": shipment,
+            "code": code,
+            "redirect_form": PickupPointChoiceForm() if _can_redirect(shipment) else None,
+        },
+    )
+
+
+def _can_redirect(shipment) -> bool:
+    # The customer chooses a point after a failed attempt at their door (rule 8); before
+    # that the parcel is on its way to the address they ordered it to.
+    return shipment.status == Shipment.Status.DELIVERY_FAILED and shipment.pickup_point_id is None
+
+
+@require_POST
+@login_required
+def track_redirect_to_pickup_point(request, tracking_number):
+    shipment = get_object_or_404(
+        shipments_for_customer(user=request.user), tracking_number=tracking_number
+    )
+    form = PickupPointChoiceForm(request.POST)
+    if not _can_redirect(shipment):
+        messages.error(request, _("This parcel can no longer be sent to a pickup point."))
+    elif not form.is_valid():
+        messages.error(request, _("Choose one of the pickup points."))
+    else:
+        point = form.cleaned_data["pickup_point"]
+        try:
+            shipment_redirect_to_pickup_point(
+                shipment=shipment, pickup_point=point, actor=request.user
+            )
+        except (IllegalTransition, PickupPointUnavailable):
+            messages.error(request, _("This parcel can no longer be sent to a pickup point."))
+        else:
+            messages.success(
+                request,
+                _(
+                    "Your parcel is on its way to %(name)s. We will email you the code to "
+                    "collect it as soon as it arrives."
+                )
+                % {"name": point.name},
+            )
+    return redirect("track", tracking_number=shipment.tracking_number)

@@ -6,9 +6,19 @@ from django.utils.translation import gettext_lazy as _
 from couriers.forms import CodeEntryForm
 
 
-class ReleaseForm(forms.Form):
-    # The courier's field, unchanged: the same input, label and keyboard at the counter.
-    code = CodeEntryForm.base_fields["code"]
+class ReleaseForm(CodeEntryForm):
+    """The courier's code field: the same input, label and keyboard at the counter."""
+
+    # No position to share: the pickup point is where the parcel is handed over.
+    latitude = None
+    longitude = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].help_text = _(
+            "Ask the customer for the six-digit code from their email or tracking page. "
+            "The code alone finds their parcel."
+        )
 
 
 class ReceiptForm(forms.Form):
