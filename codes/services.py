@@ -403,3 +403,29 @@ def code_hold_at_pickup_point(
         )
     send_pickup_ready_email.delay_on_commit(code.pk)
     return code
+
+
+@transaction.atomic
+def code_reencrypt_active(*, rehash: bool = False) -> tuple[int, int]:
+    """Re-encrypt every code that may still be shown or checked under the newest key.
+
+    Returns (re-encrypted, unreadable). Rows are locked so that an entry racing this
+    never sees a half-rotated code.
+    """
+    done = unreadable = 0
+    codes = DeliveryCode.objects.select_for_update().filter(
+        status__in=[DeliveryCode.Status.ACTIVE, DeliveryCode.Status.LOCKED]
+    )
+    for code in codes:
+        plain = tokens.decrypt(code.code_encrypted)
+        if plain is None:
+            unreadable += 1
+            continue
+        code.code_encrypted = tokens.encrypt(plain)
+        fields = ["code_encrypted"]
+        if rehash:
+            code.code_hash = tokens.code_hash(plain)
+            fields.append("code_hash")
+        code.save(update_fields=fields)
+        done += 1
+    return done, unreadable

@@ -34,11 +34,39 @@ def logging_config(*, log_format: str, level: str, gunicorn: bool = False) -> di
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {log_format: formatters[log_format]},
+        "filters": {
+            # Masks anything code-like in every record, whichever logger it came from.
+            "redact_codes": {"()": "otpdelivery.redaction.RedactCodesFilter"},
+        },
         "handlers": {
-            "console": {"class": "logging.StreamHandler", "formatter": log_format},
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": log_format,
+                "filters": ["redact_codes"],
+            },
         },
         "root": {"handlers": ["console"], "level": level},
+        "loggers": {},
     }
+    if not gunicorn:
+        # Error reports to ADMINS (empty: none are sent), built by the reporter that masks
+        # codes (DEFAULT_EXCEPTION_REPORTER). This replaces Django's default handlers for
+        # its loggers, whose mail handler would not mask codes; records still propagate
+        # to the root's console. (gunicorn's master has no Django; its workers set up
+        # Django, and with it this configuration, themselves.)
+        config["filters"]["require_debug_false"] = {"()": "django.utils.log.RequireDebugFalse"}
+        config["handlers"]["mail_admins"] = {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "redact_codes"],
+        }
+        config["loggers"]["django"] = {"handlers": ["mail_admins"], "level": level}
+        # runserver's request lines, through the masking console instead of Django's own.
+        config["loggers"]["django.server"] = {
+            "handlers": ["console"],
+            "level": "INFO",
+            "propagate": False,
+        }
     if gunicorn:
         # gunicorn replaces these loggers' configuration wholesale; they must not also
         # propagate to the root, or every line would be written twice.

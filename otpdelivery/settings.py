@@ -252,3 +252,8 @@ BENCH_BASELINE_VIEW = env.bool("BENCH_BASELINE_VIEW", default=False)
 LOG_FORMAT = env("LOG_FORMAT", default="text")
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)
+# Error reports (the DEBUG error page and the emails to ADMINS) mask anything code-like.
+DEFAULT_EXCEPTION_REPORTER = "otpdelivery.error_reports.CodeRedactingExceptionReporter"
+# Who gets an email for each server error: comma-separated addresses; empty: nobody.
+ADMINS = env.list("DJANGO_ADMINS", default=[])
+SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
