@@ -8,3 +8,7 @@ class CodeEntryNotAllowed(Exception):
 
 class CodeGenerationFailed(Exception):
     """No free code could be drawn (a pickup point with implausibly many active codes)."""
+
+
+class OverrideReasonMissing(Exception):
+    """Operations tried to hand a parcel over without its code but gave no written reason."""

@@ -10,13 +10,14 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, When
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from orders.days import end_of_day
 from orders.models import Shipment
 from orders.services import shipment_mark_delivered
 
 from . import tokens
-from .exceptions import CodeEntryNotAllowed, CodeGenerationFailed
+from .exceptions import CodeEntryNotAllowed, CodeGenerationFailed, OverrideReasonMissing
 from .models import CodeEntry, DeliveryCode, EntryBlock
 from .selectors import person_is_blocked
 
@@ -429,3 +430,48 @@ def code_reencrypt_active(*, rehash: bool = False) -> tuple[int, int]:
         code.save(update_fields=fields)
         done += 1
     return done, unreadable
+
+
+# The shortest reason operations may give for an override: a sentence, not "ok".
+OVERRIDE_REASON_MIN_LENGTH = 10
+
+
+@transaction.atomic
+def shipment_hand_over_by_override(
+    *, shipment: Shipment, context: EntryContext, reason: str
+) -> EntryResult:
+    """Rule 12: operations hand the parcel over without its code, for a written reason.
+
+    Audited like any entry (outcome `override`, the reason, who, when, from where); the
+    parcel's code is revoked so it can never be used afterwards; the customer's timeline
+    says the parcel was handed over by operations without the code. Raises
+    OverrideReasonMissing without a real reason, and IllegalTransition when the parcel
+    is not with a courier or at a pickup point.
+    """
+    reason = reason.strip()
+    if len(reason) < OVERRIDE_REASON_MIN_LENGTH:
+        raise OverrideReasonMissing(f"An override of {shipment} needs a written reason.")
+    now = timezone.now()
+    shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
+    if shipment.is_delivered:
+        _record(context=context, shipment=shipment, outcome=Outcome.ALREADY_DELIVERED, now=now)
+        return EntryResult(Outcome.ALREADY_DELIVERED)
+    code = _current_code(shipment)
+    shipment_mark_delivered(
+        shipment=shipment,
+        actor=context.user,
+        now=now,
+        note=gettext_noop("Handed over by operations without the code"),
+    )
+    shipment.codes.filter(
+        status__in=[DeliveryCode.Status.ACTIVE, DeliveryCode.Status.LOCKED]
+    ).update(status=DeliveryCode.Status.REVOKED)
+    _record(
+        context=context,
+        shipment=shipment,
+        code=code,
+        outcome=Outcome.OVERRIDE,
+        now=now,
+        reason=reason,
+    )
+    return EntryResult(Outcome.OVERRIDE)

@@ -2,13 +2,24 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from codes.models import DeliveryCode
+from codes.models import CodeEntry, DeliveryCode
+from codes.services import (
+    OVERRIDE_REASON_MIN_LENGTH,
+    EntryContext,
+    shipment_hand_over_by_override,
+)
 from otpdelivery.admin_mixins import ReadOnlyAdminMixin
+from otpdelivery.http import client_ip
 
 from .days import local_today
 from .exceptions import IllegalTransition
@@ -126,9 +137,32 @@ class ShipmentAdminForm(forms.ModelForm):
         return point
 
 
+class OverrideForm(forms.Form):
+    """Rule 12: handing a parcel over without its code needs a written reason."""
+
+    reason = forms.CharField(
+        label=_("Why is this parcel handed over without its code?"),
+        help_text=_(
+            "Written into the audit trail with your name. Say what happened and how the "
+            "recipient's identity was checked."
+        ),
+        min_length=OVERRIDE_REASON_MIN_LENGTH,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+    )
+    confirm = forms.BooleanField(
+        label=_("I confirm the parcel has been handed over to the right person."),
+    )
+
+
+# Parcels that can be handed over: with a courier today, or held at a pickup point.
+_HANDED_OVER_FROM = {Shipment.Status.OUT_FOR_DELIVERY, Shipment.Status.AT_PICKUP_POINT}
+
+
 @admin.register(Shipment)
 class ShipmentAdmin(admin.ModelAdmin):
     form = ShipmentAdminForm
+    change_form_template = "admin/orders/shipment/change_form.html"
     list_display = [
         "tracking_number",
         "order",
@@ -166,6 +200,73 @@ class ShipmentAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         shipment_redirect_to_pickup_point(shipment=obj, pickup_point=new_point, actor=request.user)
         obj.refresh_from_db()
+
+    def get_urls(self):
+        override = path(
+            "<path:object_id>/hand-over/",
+            self.admin_site.admin_view(self.hand_over_view),
+            name="orders_shipment_hand_over",
+        )
+        return [override, *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        shipment = self.get_object(request, object_id)
+        extra_context = {
+            **(extra_context or {}),
+            "can_hand_over": shipment is not None
+            and shipment.status in _HANDED_OVER_FROM
+            and self.has_change_permission(request, shipment),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def hand_over_view(self, request, object_id):
+        """A page of its own, not a bulk action: one parcel, one written reason."""
+        shipment = self.get_object(request, object_id)
+        if shipment is None:
+            raise Http404
+        if not self.has_change_permission(request, shipment):
+            raise PermissionDenied
+        change_url = reverse("admin:orders_shipment_change", args=[shipment.pk])
+        form = OverrideForm(request.POST or None)
+        if shipment.status not in _HANDED_OVER_FROM:
+            self.message_user(
+                request,
+                _("%(tracking)s cannot be handed over: it is %(status)s.")
+                % {"tracking": shipment, "status": shipment.get_status_display().lower()},
+                messages.ERROR,
+            )
+            return redirect(change_url)
+        if request.method == "POST" and form.is_valid():
+            result = shipment_hand_over_by_override(
+                shipment=shipment,
+                context=EntryContext(user=request.user, client_ip=client_ip(request)),
+                reason=form.cleaned_data["reason"],
+            )
+            if result.outcome == CodeEntry.Outcome.OVERRIDE:
+                self.message_user(
+                    request,
+                    _(
+                        "%(tracking)s handed over without its code. "
+                        "The reason is in the audit trail."
+                    )
+                    % {"tracking": shipment},
+                    messages.SUCCESS,
+                )
+            else:
+                self.message_user(
+                    request, _("%(tracking)s was already delivered.") % {"tracking": shipment}
+                )
+            return redirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": shipment,
+            "shipment": shipment,
+            "form": form,
+            "title": _("Hand over without the code"),
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/orders/shipment/hand_over.html", context)
 
     @admin.action(description=_("Mark as shipped"))
     def mark_as_shipped(self, request, queryset):
