@@ -15,7 +15,16 @@ $(STAMP): pyproject.toml
 .env:
 	$(PYTHON) scripts/make_dev_env.py > $@
 
-install: $(STAMP) .env
+# axe-core for the browser tests' accessibility checks, pinned by package-lock.json. Without
+# npm the accessibility tests skip and say why (they fail under CI=true).
+node_modules/.package-lock.json: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund --ignore-scripts; \
+	else \
+		echo "npm not found: the accessibility checks will skip (install Node.js 20+)" >&2; \
+	fi
+
+install: $(STAMP) .env node_modules/.package-lock.json
 
 # Where makemessages and compilemessages must not look: the virtualenv (Django's own
 # catalogues), npm packages, build output, and the tests (not user-visible text).
