@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, When
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -194,28 +194,27 @@ def _refuse_if_blocked(*, context: EntryContext, shipment, now) -> EntryResult |
 def _code_held_at(*, pickup_point, plain: str) -> DeliveryCode | None:
     """The code equal to `plain` of a parcel held (or just released) at the point.
 
-    The active one wins: it is unique at the point. Failing that, a locked, expired or
-    used code that is still its parcel's current one, so that the operator hears that the
-    parcel is locked, past its collection period or already handed over.
+    The active one first: it is unique at the point, and the partial unique index finds
+    it. Failing that, a locked, expired or used code that is still its parcel's current
+    one, so that the operator hears that the parcel is locked, past its collection period
+    or already handed over (a double tap on Release parcel is not a wrong code).
     """
-    candidates = (
-        DeliveryCode.objects.filter(
-            pickup_point=pickup_point,
-            code_hash=tokens.code_hash(plain),
-            shipment__pickup_point=pickup_point,
-            shipment__status__in=[Shipment.Status.AT_PICKUP_POINT, Shipment.Status.DELIVERED],
-        )
-        .exclude(status=DeliveryCode.Status.REVOKED)
-        .select_related("shipment")
-        .order_by(
-            Case(When(status=DeliveryCode.Status.ACTIVE, then=0), default=1),
-            "-issued_at",
-            "-pk",
-        )
-    )
-    code = candidates.first()
-    if code is None or code.status == DeliveryCode.Status.ACTIVE:
+    held_here = DeliveryCode.objects.filter(
+        pickup_point=pickup_point,
+        code_hash=tokens.code_hash(plain),
+        shipment__pickup_point=pickup_point,
+        shipment__status__in=[Shipment.Status.AT_PICKUP_POINT, Shipment.Status.DELIVERED],
+    ).select_related("shipment")
+    code = held_here.filter(status=DeliveryCode.Status.ACTIVE).first()
+    if code is not None:
         return code
+    code = (
+        held_here.exclude(status__in=[DeliveryCode.Status.ACTIVE, DeliveryCode.Status.REVOKED])
+        .order_by("-issued_at", "-pk")
+        .first()
+    )
+    if code is None:
+        return None
     current = _current_code(code.shipment)
     return code if current is not None and current.pk == code.pk else None
 

@@ -147,6 +147,31 @@ def test_code_at_the_point_is_valid_to_the_end_of_the_last_collection_day(at_pic
     assert at_pickup_point.delivery_day == LAST_COLLECTION_DAY
 
 
+# Arrived Thursday 22 October 2026; Sunday the 25th has 25 hours (CEST → CET), and its
+# local midnight is 23:00 UTC, not 22:00 as on the days before.
+DST_ARRIVAL = datetime.datetime(2026, 10, 22, 9, 0, tzinfo=datetime.UTC)
+DST_END_OF_HOLDING = datetime.datetime(2026, 10, 25, 23, 0, tzinfo=datetime.UTC)
+
+
+@pytest.mark.parametrize(
+    ("at", "outcome"),
+    [
+        (DST_END_OF_HOLDING - datetime.timedelta(seconds=1), CodeEntry.Outcome.CORRECT),
+        (DST_END_OF_HOLDING, CodeEntry.Outcome.EXPIRED),
+    ],
+)
+def test_holding_period_ending_on_a_daylight_saving_day_ends_at_local_midnight(
+    pickup_point, customer, ops, operator, time_machine, at, outcome
+):
+    time_machine.move_to(DST_ARRIVAL, tick=False)
+    shipment = make_parcel_at(pickup_point, customer, ops)
+    time_machine.move_to(at, tick=False)
+
+    result = _release(pickup_point, plain_code(shipment), operator)
+
+    assert result.outcome == outcome
+
+
 def test_holding_period_is_a_setting(pickup_point, customer, ops, settings):
     settings.PICKUP_HOLDING_DAYS = 1
 
