@@ -283,8 +283,9 @@ BUCKETS = {
 }
 
 
-def profiled(work) -> dict:
-    """Run `work()` under cProfile, counting queries; the time per bucket, in seconds."""
+def profiled(name: str, work) -> dict:
+    """Run `work()` under cProfile, counting queries; the time per bucket, in seconds.
+    The whole profile is kept in bench/results/<name>.prof.tmp for pstats or snakeviz."""
     import cProfile
     import pstats
 
@@ -298,6 +299,8 @@ def profiled(work) -> dict:
         work()
         profiler.disable()
         total = time.perf_counter() - start
+    slug = re.sub(r"[^a-z]+", "-", name.lower()).strip("-")
+    profiler.dump_stats(RESULTS_DIR / f"{slug}.prof.tmp")
     stats = pstats.Stats(profiler).stats
     buckets = {}
     for bucket, functions in BUCKETS.items():
@@ -337,7 +340,7 @@ def profile_shipping(*, ops, today: datetime.date) -> dict:
         for shipment in shipments:
             shipment_mark_shipped(shipment=shipment, actor=ops, delivery_day=today)
 
-    return profiled(work) | {"count": len(shipments)}
+    return profiled("shipping", work) | {"count": len(shipments)}
 
 
 def send_out_for_delivery(*, ops, routes) -> None:
@@ -601,10 +604,13 @@ def bench_http(*, parcels: list[dict], customers, couriers) -> None:
 
     step(f"profiling {PROFILED} requests of each kind in-process")
     profiles = {
-        "baseline": replay_profiled(baseline_lines),
-        "tracking page": replay_profiled(tracking_lines),
-        "code entry, wrong code": replay_profiled(wrong_lines),
-        "code entry, right code": replay_profiled(profile_correct_lines),
+        name: replay_profiled(name, lines)
+        for name, lines in [
+            ("baseline", baseline_lines),
+            ("tracking page", tracking_lines),
+            ("code entry, wrong code", wrong_lines),
+            ("code entry, right code", profile_correct_lines),
+        ]
     }
 
     baseline = (results["baseline (first)"]["rps"] + results["baseline (last)"]["rps"]) / 2
@@ -633,28 +639,30 @@ def bench_http(*, parcels: list[dict], customers, couriers) -> None:
         say(describe_profile(name, profile, PROFILED))
 
 
-def replay_profiled(lines: list[str]) -> dict:
+def replay_profiled(name: str, lines: list[str]) -> dict:
     """The same requests wrk sent, through the test client, one by one, under cProfile."""
     from django.test import Client
 
-    requests = []
-    for line in itertools.islice(itertools.cycle(lines), PROFILED):
-        method, path, cookie, *body = line.split("\t")
-        client = Client(HTTP_HOST="127.0.0.1", HTTP_COOKIE=cookie, enforce_csrf_checks=True)
-        requests.append((client, method, path, body[0] if body else ""))
+    # One client, as gunicorn has one handler per worker: a client per request would load
+    # the middleware (and whitenoise's scan of the static files) each time.
+    client = Client(HTTP_HOST="127.0.0.1", enforce_csrf_checks=True)
+    requests = [line.split("\t") for line in itertools.islice(itertools.cycle(lines), PROFILED)]
 
     def work():
-        for client, method, path, body in requests:
+        for method, path, cookie, *body in requests:
             if method == "POST":
                 response = client.post(
-                    path, data=body, content_type="application/x-www-form-urlencoded"
+                    path,
+                    data=body[0],
+                    content_type="application/x-www-form-urlencoded",
+                    HTTP_COOKIE=cookie,
                 )
             else:
-                response = client.get(path)
+                response = client.get(path, HTTP_COOKIE=cookie)
             if response.status_code not in {200, 302}:
                 sys.exit(f"bench: profiling {method} {path} answered {response.status_code}")
 
-    return profiled(work)
+    return profiled(name, work)
 
 
 def _workers() -> int:
