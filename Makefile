@@ -50,9 +50,10 @@ translations: install
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
+# With CELERY_BROKER_URL set (shell or .env) a worker and beat run too; Ctrl-C stops all.
 run: migrate translations
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	DJANGO_SETTINGS_MODULE=otpdelivery.settings BIN=$(BIN) scripts/run-dev 127.0.0.1:8000
 
 test: install
 	scripts/ensure-system-packages
@@ -74,7 +75,7 @@ worker: install
 	$(BIN)/celery -A otpdelivery worker --loglevel=INFO
 
 beat: install
-	$(BIN)/celery -A otpdelivery beat --loglevel=INFO
+	$(BIN)/celery -A otpdelivery beat --loglevel=INFO --schedule=.celerybeat-schedule
 
 # Production mode on this machine: gunicorn (whitenoise, persistent database connections,
 # JSON logs), a Celery worker and beat, from the Procfile. Needs CELERY_BROKER_URL and,

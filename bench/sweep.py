@@ -30,9 +30,10 @@ def _peak_rss_mb() -> float:
 def main(variant: str) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "otpdelivery.settings")
     django.setup()
-    from codes.lifecycle import code_day_end_sweep
     from django.db import connection
     from django.utils import timezone
+
+    from codes.lifecycle import code_day_end_sweep
 
     connection.ensure_connection()
     now = timezone.now()

@@ -6,7 +6,7 @@ from django.utils.translation import ngettext
 
 from otpdelivery.admin_mixins import ReadOnlyAdminMixin
 
-from .models import CodeEntry, DeliveryCode, EntryBlock
+from .models import CodeEmail, CodeEntry, DeliveryCode, EntryBlock, ParcelHold
 from .services import entry_block_lift
 
 
@@ -111,3 +111,32 @@ class EntryBlockAdmin(admin.ModelAdmin):
             % {"count": lifted},
             messages.SUCCESS,
         )
+
+
+@admin.register(CodeEmail)
+class CodeEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Which emails about codes went out, and which are waiting or were given up on."""
+
+    list_display = ["requested_at", "code", "purpose", "sent_at", "failed_at"]
+    list_filter = ["purpose", ("sent_at", admin.EmptyFieldListFilter), "requested_at"]
+    search_fields = ["code__shipment__tracking_number", "code__shipment__order__number"]
+    list_select_related = ["code__shipment"]
+    fields = ["code", "purpose", "requested_at", "sent_at", "failed_at"]
+
+
+@admin.register(ParcelHold)
+class ParcelHoldAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Parcels held after too many wrong codes; released from the shipment list's action."""
+
+    list_display = ["shipment", "held_at", "wrong_code_entries", "released_at", "released_by"]
+    list_filter = [("released_at", admin.EmptyFieldListFilter), "held_at"]
+    search_fields = ["shipment__tracking_number", "shipment__order__number"]
+    list_select_related = ["shipment", "released_by"]
+    fields = list_display
+
+
+class ParcelHoldInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = ParcelHold
+    fields = ["held_at", "wrong_code_entries", "released_at", "released_by"]
+    readonly_fields = fields
+    extra = 0

@@ -12,3 +12,15 @@ class CodeGenerationFailed(Exception):
 
 class OverrideReasonMissing(Exception):
     """Operations tried to hand a parcel over without its code but gave no written reason."""
+
+
+class NoCodeToResend(Exception):
+    """The parcel has no code that can still be used, so there is nothing to send again."""
+
+
+class ResendLimitReached(Exception):
+    """The customer asked for the code again too often; say when they may ask next."""
+
+    def __init__(self, *, next_allowed_at):
+        super().__init__(f"Code resend limit reached until {next_allowed_at.isoformat()}")
+        self.next_allowed_at = next_allowed_at

@@ -95,6 +95,7 @@ class CodeEntry(models.Model):
         EXPIRED = "expired", _("Expired")
         LOCKED = "locked", _("Locked")
         BLOCKED = "blocked", _("Blocked")
+        HELD = "held", _("Parcel held for operations")
         ALREADY_DELIVERED = "already_delivered", _("Already delivered")
         NO_CODE_NEEDED = "no_code_needed", _("Handed over, no code needed")
         OVERRIDE = "override", _("Override by operations")
@@ -183,3 +184,87 @@ class EntryBlock(models.Model):
     @property
     def is_active(self) -> bool:
         return self.lifted_at is None
+
+
+class CodeEmail(models.Model):
+    """An email to the customer about a code: written in the transaction that calls for it,
+    sent afterwards by a worker. `sent_at` makes the send safe to run twice, and rows never
+    sent (broker down when they were queued) are queued again by a periodic task."""
+
+    class Purpose(models.TextChoices):
+        ISSUED = "issued", _("Code issued")
+        RESENT = "resent", _("Code sent again at the customer's request")
+        WRONG_CODE = "wrong_code", _("Wrong code entered")
+        LOCKED = "locked", _("Code locked after wrong entries")
+        HELD = "held", _("Parcel held for operations")
+
+    # Purposes sent at most once per code, whatever retries or concurrent entries do.
+    ONCE_PER_CODE = [Purpose.ISSUED, Purpose.WRONG_CODE, Purpose.LOCKED]
+
+    code = models.ForeignKey(DeliveryCode, on_delete=models.PROTECT, related_name="emails")
+    purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)
+    requested_at = models.DateTimeField(_("requested at"))
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    failed_at = models.DateTimeField(
+        _("given up at"),
+        null=True,
+        blank=True,
+        help_text=_("Set when every retry failed; such an email is not queued again."),
+    )
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        verbose_name = _("code email")
+        verbose_name_plural = _("code emails")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code", "purpose"],
+                condition=Q(purpose__in=["issued", "wrong_code", "locked"]),
+                name="code_email_once_per_code",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["requested_at"], condition=Q(sent_at__isnull=True), name="code_email_unsent"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.get_purpose_display()}"
+
+
+class ParcelHold(models.Model):
+    """Rule 6: after too many wrong codes in all, the parcel is held for operations; no
+    code is accepted until someone in operations releases it. Rows are kept as the audit."""
+
+    shipment = models.ForeignKey("orders.Shipment", on_delete=models.PROTECT, related_name="holds")
+    held_at = models.DateTimeField(_("held at"))
+    wrong_code_entries = models.PositiveIntegerField(_("wrong code entries when held"))
+    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("released by"),
+    )
+
+    class Meta:
+        ordering = ["-held_at", "-pk"]
+        verbose_name = _("parcel hold")
+        verbose_name_plural = _("parcel holds")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shipment"],
+                condition=Q(released_at__isnull=True),
+                name="parcel_hold_one_open_per_shipment",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.shipment} held at {self.held_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.released_at is None

@@ -1,37 +1,268 @@
-"""Emails about delivery codes. The only place besides the tracking page that sees a code."""
+"""Emails about delivery codes: asked for inside a service's transaction, sent by a worker.
 
+Besides the tracking page this is the only place that sees a plain code. A `CodeEmail` row
+is written with the change that calls for the email; the worker sends it and stamps
+`sent_at`, so sending twice is harmless, and a row whose task never reached the broker is
+queued again by `queue_unsent_code_emails`.
+"""
+
+import datetime
+import json
+import logging
+from functools import partial
+
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError
 
-from orders.days import last_valid_minute
+from orders.days import delivery_time_zone, end_of_day, last_valid_minute
 
 from . import tokens
-from .models import DeliveryCode
+from .models import CodeEmail, DeliveryCode
+
+logger = logging.getLogger(__name__)
+
+Purpose = CodeEmail.Purpose
+
+# Emails that carry the code itself; the alerts never do.
+CARRIES_CODE = {Purpose.ISSUED, Purpose.RESENT}
+
+# Characters that could end a <script> element early, as Django's json_script escapes them.
+_JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
 
 
-def send_code_email(code: DeliveryCode) -> bool:
-    """Email the code to the order's address. False when the code cannot be decrypted."""
-    digits = tokens.decrypt(code.code_encrypted)
-    if digits is None:
+def code_email_request(*, code: DeliveryCode, purpose: str, now: datetime.datetime):
+    """Record that the customer is to get this email and queue it once the caller commits.
+
+    Returns the new CodeEmail, or None when a once-per-code email was already asked for.
+    """
+    if purpose in CodeEmail.ONCE_PER_CODE:
+        email, created = CodeEmail.objects.get_or_create(
+            code=code, purpose=purpose, defaults={"requested_at": now}
+        )
+        if not created:
+            return None
+    else:
+        email = CodeEmail.objects.create(code=code, purpose=purpose, requested_at=now)
+    transaction.on_commit(partial(code_email_queue, code_email_id=email.pk))
+    return email
+
+
+def code_email_queue(*, code_email_id: int) -> bool:
+    """Hand the email to Celery. With the broker down this logs and returns False instead of
+    failing the request that committed it: the row stays unsent and is queued again later."""
+    from .tasks import send_code_email
+
+    try:
+        send_code_email.delay(code_email_id)
+    except OperationalError:
+        logger.warning(
+            "Broker unreachable; code email %s stays queued in the database", code_email_id
+        )
         return False
-    shipment = code.shipment
-    context = {
-        "shipment": shipment,
-        "order": shipment.order,
-        "code_grouped": tokens.group_for_reading(digits),
-        "code": digits,
-        "delivery_day": code.delivery_day,
-        "valid_until": last_valid_minute(code.valid_until),
+    return True
+
+
+@transaction.atomic
+def code_email_send(*, code_email_id: int) -> bool:
+    """Send one CodeEmail unless it already went out; True when it was sent now.
+
+    The row lock (skipping a row another worker is sending) and `sent_at` make a second
+    run a no-op. An SMTP error propagates and rolls back, so the task's retry sends again.
+    """
+    email = (
+        CodeEmail.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("code__shipment__order")
+        .filter(pk=code_email_id, sent_at__isnull=True, failed_at__isnull=True)
+        .first()
+    )
+    if email is None:
+        return False
+    now = timezone.now()
+    if email.purpose in CARRIES_CODE and email.code.status != DeliveryCode.Status.ACTIVE:
+        # A newer code replaced it, or it was used or expired: sending it would only confuse.
+        email.failed_at = now
+        email.save(update_fields=["failed_at"])
+        logger.info("Code email %s not sent: its code is no longer active", email.pk)
+        return False
+    message = build_message(email)
+    if message is None:
+        email.failed_at = now
+        email.save(update_fields=["failed_at"])
+        logger.error("Code email %s not sent: no configured key decrypts its code", email.pk)
+        return False
+    message.send()
+    email.sent_at = now
+    email.save(update_fields=["sent_at"])
+    logger.info("Sent %s email for parcel %s", email.purpose, email.code.shipment.tracking_number)
+    return True
+
+
+@transaction.atomic
+def code_email_give_up(*, code_email_id: int) -> None:
+    """Every retry failed: stop queueing this email again (operations see it in the admin)."""
+    CodeEmail.objects.filter(pk=code_email_id, sent_at__isnull=True).update(
+        failed_at=timezone.now()
+    )
+
+
+def unsent_code_email_ids(*, now: datetime.datetime) -> list[int]:
+    """Emails asked for a while ago and neither sent nor given up: their task was lost
+    (broker down when they were queued). Older than a day they are no longer worth sending."""
+    requeue_after = datetime.timedelta(minutes=settings.CODE_EMAIL_REQUEUE_AFTER_MINUTES)
+    return list(
+        CodeEmail.objects.filter(
+            sent_at__isnull=True,
+            failed_at__isnull=True,
+            requested_at__lte=now - requeue_after,
+            requested_at__gt=now - datetime.timedelta(days=1),
+        )
+        .order_by("requested_at")
+        .values_list("pk", flat=True)
+    )
+
+
+# --- The message itself ----------------------------------------------------------------
+
+
+def _tracking_url(shipment) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("track", args=[shipment.tracking_number])
+
+
+def _structured_data(*, shipment, code: DeliveryCode, digits: str) -> str:
+    """schema.org ParcelDelivery markup, so mail clients can show the code and its validity."""
+    zone = delivery_time_zone()
+    available_from = end_of_day(code.delivery_day - datetime.timedelta(days=1))
+    available_through = code.valid_until - datetime.timedelta(seconds=1)
+    data = {
+        "@context": "https://schema.org",
+        "@type": "ParcelDelivery",
+        "trackingNumber": shipment.tracking_number,
+        "trackingUrl": _tracking_url(shipment),
+        "expectedArrivalFrom": available_from.astimezone(zone).isoformat(),
+        "expectedArrivalUntil": available_through.astimezone(zone).isoformat(),
+        "carrier": {"@type": "Organization", "name": "otpdelivery"},
+        "partOfOrder": {
+            "@type": "Order",
+            "orderNumber": shipment.order.number,
+            "merchant": {"@type": "Organization", "name": "otpdelivery"},
+        },
+        "deliveryStatus": {
+            "@type": "DeliveryEvent",
+            "accessCode": digits,
+            "availableFrom": available_from.astimezone(zone).isoformat(),
+            "availableThrough": available_through.astimezone(zone).isoformat(),
+        },
     }
-    with translation.override(shipment.order.language or "en"):
-        subject = render_to_string("codes/email/code_subject.txt", context).strip()
+    encoded = json.dumps(data, cls=DjangoJSONEncoder).translate(_JSON_SCRIPT_ESCAPES)
+    return mark_safe(f'<script type="application/ld+json">{encoded}</script>')  # noqa: S308
+
+
+def _texts(email: CodeEmail, *, is_replacement: bool) -> dict:
+    """Subject and opening lines for each purpose, in the active (the order's) language."""
+    shipment = email.code.shipment
+    names = {"tracking": shipment.tracking_number, "number": shipment.order.number}
+    local_now = timezone.localtime(email.requested_at, delivery_time_zone())
+    at = date_format(local_now, "H:i")
+    if email.purpose == Purpose.ISSUED and is_replacement:
+        return {
+            "subject": _("New delivery code for parcel %(tracking)s") % names,
+            "intro": _(
+                "Your parcel %(tracking)s (order %(number)s) has a new delivery day and a new "
+                "delivery code. The previous code no longer works."
+            )
+            % names,
+        }
+    if email.purpose == Purpose.ISSUED:
+        return {
+            "subject": _("Your delivery code for parcel %(tracking)s") % names,
+            "intro": _("Your parcel %(tracking)s (order %(number)s) is on its way.") % names,
+        }
+    if email.purpose == Purpose.RESENT:
+        return {
+            "subject": _("Your delivery code for parcel %(tracking)s (sent again)") % names,
+            "intro": _(
+                "As you asked, here is the delivery code of your parcel %(tracking)s "
+                "(order %(number)s) again."
+            )
+            % names,
+        }
+    if email.purpose == Purpose.WRONG_CODE:
+        return {
+            "subject": _("A wrong delivery code was entered for parcel %(tracking)s") % names,
+            "intro": _(
+                "At %(at)s a wrong delivery code was entered for your parcel %(tracking)s "
+                "(order %(number)s). If you read your code to the courier, check it on the "
+                "Track my package page. If nobody was at your door, the parcel is safe: it "
+                "is handed over only against the right code."
+            )
+            % {**names, "at": at},
+        }
+    if email.purpose == Purpose.LOCKED:
+        return {
+            "subject": _("Delivery code locked for parcel %(tracking)s") % names,
+            "intro": _(
+                "The delivery code of your parcel %(tracking)s (order %(number)s) was locked "
+                "after %(count)d wrong entries, so nobody can take the parcel with it. You "
+                "will get a new code with the next delivery day, and our operations team "
+                "has been alerted."
+            )
+            % {**names, "count": settings.CODE_MAX_WRONG_ATTEMPTS},
+        }
+    return {
+        "subject": _("Parcel %(tracking)s held for checks") % names,
+        "intro": _(
+            "After %(count)d wrong delivery codes in all, your parcel %(tracking)s "
+            "(order %(number)s) is held by our operations team. It will not be handed "
+            "over to anyone until they have checked it and released it."
+        )
+        % {**names, "count": settings.PARCEL_MAX_WRONG_ATTEMPTS},
+    }
+
+
+def build_message(email: CodeEmail) -> EmailMultiAlternatives | None:
+    """The email in plain text and HTML, in the order's language; None if undecryptable."""
+    code = email.code
+    shipment = code.shipment
+    order = shipment.order
+    digits = None
+    if email.purpose in CARRIES_CODE:
+        digits = tokens.decrypt(code.code_encrypted)
+        if digits is None:
+            return None
+    is_replacement = shipment.codes.filter(pk__lt=code.pk).exists()
+    with translation.override(order.language or settings.LANGUAGE_CODE):
+        texts = _texts(email, is_replacement=is_replacement)
+        context = {
+            **texts,
+            "shipment": shipment,
+            "order": order,
+            "carries_code": digits is not None,
+            "code_grouped": tokens.group_for_reading(digits) if digits else "",
+            "delivery_day": code.delivery_day,
+            "valid_until": last_valid_minute(code.valid_until),
+            "tracking_url": _tracking_url(shipment),
+            "structured_data": (
+                _structured_data(shipment=shipment, code=code, digits=digits) if digits else ""
+            ),
+            "language": translation.get_language(),
+        }
         text = render_to_string("codes/email/code.txt", context)
         html = render_to_string("codes/email/code.html", context)
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[shipment.order.email])
+    message = EmailMultiAlternatives(subject=texts["subject"], body=text, to=[order.email])
     message.attach_alternative(html, "text/html")
-    message.send()
-    return True
+    return message
+
+
+# --- Pickup points ------------------------------------------------------------------
 
 
 def send_pickup_ready_email(code: DeliveryCode) -> bool:

@@ -7,7 +7,7 @@ from orders.days import last_valid_minute
 from orders.models import Shipment
 
 from . import tokens
-from .models import DeliveryCode, EntryBlock
+from .models import DeliveryCode, EntryBlock, ParcelHold
 
 
 @dataclass(frozen=True)
@@ -45,3 +45,16 @@ def code_visible_to_customer(*, shipment: Shipment, now: datetime.datetime) -> V
 def person_is_blocked(*, user) -> bool:
     """Rule 6: operations have not yet lifted this person's block on entering codes."""
     return EntryBlock.objects.filter(user=user, lifted_at__isnull=True).exists()
+
+
+def code_alert_for_customer(*, shipment: Shipment) -> str | None:
+    """Why the customer has no code to see: 'held' (wrong codes in all; operations hold the
+    parcel) or 'locked' (the current code locked; a new one comes with the next day)."""
+    if shipment.is_delivered or not shipment.requires_code:
+        return None
+    if ParcelHold.objects.filter(shipment=shipment, released_at__isnull=True).exists():
+        return "held"
+    current = shipment.codes.order_by("-issued_at", "-pk").values_list("status", flat=True).first()
+    if current == DeliveryCode.Status.LOCKED:
+        return "locked"
+    return None

@@ -18,7 +18,9 @@ from orders.services import shipment_mark_delivered
 
 from . import tokens
 from .exceptions import CodeEntryNotAllowed, CodeGenerationFailed, OverrideReasonMissing
-from .models import CodeEntry, DeliveryCode, EntryBlock
+from .lifecycle import parcel_is_held, wrong_entry_alerts
+from .models import CodeEmail, CodeEntry, DeliveryCode, EntryBlock
+from .notifications import code_email_request
 from .selectors import person_is_blocked
 
 logger = logging.getLogger(__name__)
@@ -109,16 +111,12 @@ def code_issue(
     *, shipment: Shipment, delivery_day: datetime.date, pickup_point=None
 ) -> DeliveryCode:
     """Revoke the parcel's current code, if any, and issue a fresh one, emailed on commit."""
-    from .tasks import send_delivery_code_email
-
+    now = timezone.now()
     _revoke_active(shipment)
     code = _create_code(
-        shipment=shipment,
-        delivery_day=delivery_day,
-        pickup_point=pickup_point,
-        now=timezone.now(),
+        shipment=shipment, delivery_day=delivery_day, pickup_point=pickup_point, now=now
     )
-    send_delivery_code_email.delay_on_commit(code.pk)
+    code_email_request(code=code, purpose=CodeEmail.Purpose.ISSUED, now=now)
     return code
 
 
@@ -242,6 +240,9 @@ def _check_and_hand_over(
     ):
         # Returned or moved between the look-up and the lock: no longer collectable here.
         outcome = Outcome.EXPIRED
+    elif parcel_is_held(shipment=shipment):
+        # Rule 6: too many wrong codes in all; only operations can let it go.
+        outcome = Outcome.HELD
     elif code is None or code.status in {
         DeliveryCode.Status.EXPIRED,
         DeliveryCode.Status.REVOKED,
@@ -262,11 +263,19 @@ def _check_and_hand_over(
         )
         _record(context=context, shipment=shipment, code=code, outcome=Outcome.CORRECT, now=now)
         return EntryResult(Outcome.CORRECT, shipment=shipment)
+    elif _matches_an_earlier_code(shipment=shipment, code=code, plain=plain):
+        # An old code of this parcel (it was rescheduled): refused, but not a guess.
+        outcome = Outcome.EXPIRED
     else:
         return _count_wrong(shipment=shipment, code=code, context=context, now=now)
 
     _record(context=context, shipment=shipment, code=code, outcome=outcome, now=now)
     return EntryResult(outcome, shipment=shipment)
+
+
+def _matches_an_earlier_code(*, shipment, code: DeliveryCode, plain: str) -> bool:
+    earlier = DeliveryCode.objects.filter(shipment=shipment).exclude(pk=code.pk)
+    return any(tokens.code_matches(plain, h) for h in earlier.values_list("code_hash", flat=True))
 
 
 def _count_wrong(*, shipment, code: DeliveryCode, context: EntryContext, now) -> EntryResult:
@@ -278,11 +287,12 @@ def _count_wrong(*, shipment, code: DeliveryCode, context: EntryContext, now) ->
         code.status = DeliveryCode.Status.LOCKED
         code.save(update_fields=["status"])
         logger.warning("Delivery code of %s locked after %d wrong entries", shipment, limit)
+    is_held = wrong_entry_alerts(shipment=shipment, code=code, now=now)
     _record(context=context, shipment=shipment, code=code, outcome=Outcome.WRONG, now=now)
     person_blocked = _block_if_over_limit(context.user, now=now)
     return EntryResult(
         Outcome.WRONG,
-        tries_left=max(limit - code.wrong_attempts, 0),
+        tries_left=0 if is_held else max(limit - code.wrong_attempts, 0),
         person_blocked=person_blocked,
         shipment=shipment,
     )

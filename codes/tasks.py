@@ -1,31 +1,72 @@
-"""Celery entry points for codes. They take ids only: a code never sits in Redis or logs."""
+"""Celery entry points for codes. They take ids only: a code never sits in Redis or logs,
+and each is safe to run twice."""
 
 import smtplib
+import socket
 
-from celery import shared_task
+from celery import Task, shared_task
+from django.utils import timezone
 
 from orders.models import Shipment
 
 from . import notifications
-from .models import DeliveryCode
+from .lifecycle import code_day_end_sweep
+from .models import CodeEmail, DeliveryCode
+
+# Worth another try later: the mail server or the network is down or slow.
+TRANSIENT_SEND_ERRORS = (smtplib.SMTPException, ConnectionError, TimeoutError, socket.gaierror)
+# The server refused the address itself: retrying cannot help.
+PERMANENT_SEND_ERRORS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused)
+
+
+class CodeEmailTask(Task):
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        # Out of retries, or a permanent refusal: mark it so it is not queued again.
+        code_email_id = kwargs.get("code_email_id", args[0] if args else None)
+        if code_email_id is not None:
+            notifications.code_email_give_up(code_email_id=code_email_id)
 
 
 @shared_task(
-    autoretry_for=(smtplib.SMTPException, ConnectionError, TimeoutError),
+    base=CodeEmailTask,
+    autoretry_for=TRANSIENT_SEND_ERRORS,
+    dont_autoretry_for=PERMANENT_SEND_ERRORS,
     retry_backoff=True,
     retry_backoff_max=600,
-    max_retries=10,
+    retry_jitter=True,
+    max_retries=8,
 )
+def send_code_email(code_email_id: int) -> bool:
+    """Send one customer email about a code, unless it already went out."""
+    return notifications.code_email_send(code_email_id=code_email_id)
+
+
+@shared_task
 def send_delivery_code_email(code_id: int) -> bool:
-    """Email a freshly issued code; a code no longer active by now is not sent."""
-    code = (
-        DeliveryCode.objects.select_related("shipment__order")
-        .filter(pk=code_id, status=DeliveryCode.Status.ACTIVE)
-        .first()
-    )
+    """Queue the issue email of a code by the code's id; kept for callers that have only it."""
+    code = DeliveryCode.objects.filter(pk=code_id).first()
     if code is None:
         return False
-    return notifications.send_code_email(code)
+    email = notifications.code_email_request(
+        code=code, purpose=CodeEmail.Purpose.ISSUED, now=timezone.now()
+    )
+    return email is not None
+
+
+@shared_task
+def queue_unsent_code_emails() -> int:
+    """Queue again the emails whose task never reached a worker (broker down at the time)."""
+    ids = notifications.unsent_code_email_ids(now=timezone.now())
+    for code_email_id in ids:
+        notifications.code_email_queue(code_email_id=code_email_id)
+    return len(ids)
+
+
+@shared_task
+def day_end_sweep() -> dict:
+    """Beat runs this shortly after local midnight; `manage.py expire_codes` runs it by hand."""
+    result = code_day_end_sweep(now=timezone.now())
+    return {"expired": result.expired, "rescheduled": result.rescheduled}
 
 
 @shared_task(

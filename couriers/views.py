@@ -65,6 +65,10 @@ ENTRY_MESSAGES = {
         "Too many wrong codes: this parcel is locked. Record a failed attempt; "
         "operations have been alerted."
     ),
+    Outcome.HELD: gettext_lazy(
+        "After too many wrong codes this parcel is held for operations: no code is accepted. "
+        "Record a failed attempt and bring the parcel back."
+    ),
     Outcome.BLOCKED: gettext_lazy(
         "You have entered too many wrong codes. Code entry is blocked until operations "
         "lift the block."

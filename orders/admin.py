@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef, Subquery
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -12,7 +12,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from codes.models import CodeEntry, DeliveryCode
+from codes.admin import ParcelHoldInline
+from codes.lifecycle import parcel_hold_release
+from codes.models import CodeEntry, DeliveryCode, ParcelHold
 from codes.services import (
     OVERRIDE_REASON_MIN_LENGTH,
     EntryContext,
@@ -159,6 +161,23 @@ class OverrideForm(forms.Form):
 _HANDED_OVER_FROM = {Shipment.Status.OUT_FOR_DELIVERY, Shipment.Status.AT_PICKUP_POINT}
 
 
+class CodeAlertFilter(admin.SimpleListFilter):
+    """Rule 6: the parcels operations must look at after wrong codes."""
+
+    title = _("wrong codes")
+    parameter_name = "code_alert"
+
+    def lookups(self, request, model_admin):
+        return [("held", _("Held for operations")), ("locked", _("Code locked"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "held":
+            return queryset.filter(is_held=True)
+        if self.value() == "locked":
+            return queryset.filter(current_code_status=DeliveryCode.Status.LOCKED)
+        return queryset
+
+
 @admin.register(Shipment)
 class ShipmentAdmin(admin.ModelAdmin):
     form = ShipmentAdminForm
@@ -170,9 +189,17 @@ class ShipmentAdmin(admin.ModelAdmin):
         "delivery_day",
         "requires_code",
         "wrong_code_entries",
+        "code_alert",
         "pickup_point",
     ]
-    list_filter = ["status", PickupParcelFilter, "requires_code", "delivery_day", "pickup_point"]
+    list_filter = [
+        "status",
+        CodeAlertFilter,
+        PickupParcelFilter,
+        "requires_code",
+        "delivery_day",
+        "pickup_point",
+    ]
     search_fields = ["tracking_number", "order__number", "order__customer__username"]
     list_select_related = ["order", "pickup_point"]
     readonly_fields = [
@@ -185,8 +212,56 @@ class ShipmentAdmin(admin.ModelAdmin):
         "delivered_by",
     ]
     raw_id_fields = ["order"]
-    inlines = [DeliveryCodeInline, TrackingEventInline]
-    actions = ["mark_as_shipped", "mark_as_out_for_delivery"]
+    inlines = [DeliveryCodeInline, ParcelHoldInline, TrackingEventInline]
+    actions = ["mark_as_shipped", "mark_as_out_for_delivery", "release_hold"]
+
+    def get_queryset(self, request):
+        current_code = DeliveryCode.objects.filter(shipment=OuterRef("pk")).order_by(
+            "-issued_at", "-pk"
+        )
+        open_holds = ParcelHold.objects.filter(shipment=OuterRef("pk"), released_at__isnull=True)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                current_code_status=Subquery(current_code.values("status")[:1]),
+                is_held=Exists(open_holds),
+            )
+        )
+
+    @admin.display(description=_("alert"))
+    def code_alert(self, shipment):
+        if shipment.is_held:
+            return _("Held for operations")
+        if shipment.current_code_status == DeliveryCode.Status.LOCKED:
+            return _("Code locked")
+        return ""
+
+    @admin.action(description=_("Release from hold after wrong codes"))
+    def release_hold(self, request, queryset):
+        released = 0
+        for shipment in queryset:
+            hold = parcel_hold_release(shipment=shipment, actor=request.user, now=timezone.now())
+            if hold is None:
+                self.message_user(
+                    request,
+                    _("%(tracking)s was not held.") % {"tracking": shipment},
+                    messages.WARNING,
+                )
+                continue
+            self.log_change(request, shipment, _("Released from hold after wrong codes."))
+            released += 1
+        if released:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d parcel released: code entry is accepted again.",
+                    "%(count)d parcels released: code entry is accepted again.",
+                    released,
+                )
+                % {"count": released},
+                messages.SUCCESS,
+            )
 
     def save_model(self, request, obj, form, change):
         # Once shipped, a new pickup point is a redirect: through the service, on the

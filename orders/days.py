@@ -36,6 +36,11 @@ def next_working_day(after: datetime.date) -> datetime.date:
     return day
 
 
+def first_working_day_from(day: datetime.date) -> datetime.date:
+    """`day` itself when deliveries are made on it, else the next working day."""
+    return next_working_day(day - datetime.timedelta(days=1))
+
+
 def last_valid_minute(valid_until: datetime.datetime) -> datetime.datetime:
     """valid_until is the next midnight; people expect to read "valid until 23:59"."""
     return valid_until - datetime.timedelta(minutes=1)

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from .days import last_collection_day, local_today, next_working_day
+from .days import first_working_day_from, last_collection_day, local_today, next_working_day
 from .exceptions import IllegalTransition, PickupPointUnavailable
 from .models import Shipment, TrackingEvent
 
@@ -85,20 +85,71 @@ def shipment_mark_delivered(
     return shipment
 
 
-@transaction.atomic
-def shipment_reschedule(*, shipment: Shipment, actor, note: str = "") -> Shipment:
-    """Rule 8: after a failed attempt the parcel gets the next delivery day and, if it
-    needs one, a fresh code for that day (the old code is revoked)."""
+def _reschedule(
+    shipment: Shipment, *, actor, now: datetime.datetime, new_day: datetime.date, note: str
+) -> Shipment:
+    """Move a locked parcel to delivery_failed with a new delivery day and, if it needs one,
+    a fresh code for that day (issuing it revokes the old one)."""
     from codes.services import code_issue
 
-    shipment = _locked(shipment)
-    now = timezone.now()
     _move(shipment, Shipment.Status.DELIVERY_FAILED, actor=actor, now=now, note=note)
-    shipment.delivery_day = next_working_day(max(local_today(now), shipment.delivery_day))
+    shipment.delivery_day = new_day
     shipment.save(update_fields=["status", "delivery_day"])
     if shipment.requires_code:
         code_issue(shipment=shipment, delivery_day=shipment.delivery_day)
     return shipment
+
+
+@transaction.atomic
+def shipment_reschedule(*, shipment: Shipment, actor, note: str = "") -> Shipment:
+    """Rule 8: after a failed attempt the parcel gets the next delivery day and, if it
+    needs one, a fresh code for that day (the old code is revoked)."""
+    shipment = _locked(shipment)
+    now = timezone.now()
+    new_day = next_working_day(max(local_today(now), shipment.delivery_day))
+    return _reschedule(shipment, actor=actor, now=now, new_day=new_day, note=note)
+
+
+@transaction.atomic
+def shipment_record_missed_delivery(*, shipment_id: int, now: datetime.datetime) -> bool:
+    """Rule 8: the delivery day ended with the parcel still out for delivery at home.
+
+    The parcel is recorded as a missed delivery and rescheduled like a failed attempt, for
+    the first working day that has not ended yet (today, when the sweep runs just after
+    midnight). False, and nothing written, when the parcel was handed over or moved on
+    since it was picked out: running this twice is harmless.
+    """
+    shipment = Shipment.objects.select_for_update().select_related("order").get(pk=shipment_id)
+    today = local_today(now)
+    if not is_missed_delivery(shipment, today=today):
+        return False
+    new_day = first_working_day_from(max(today, shipment.delivery_day + datetime.timedelta(days=1)))
+    # Stored untranslated: the tracking page translates notes for whoever reads them.
+    note = gettext_noop("Missed delivery: not handed over on its delivery day.")
+    _reschedule(shipment, actor=None, now=now, new_day=new_day, note=note)
+    return True
+
+
+def missed_deliveries(*, today: datetime.date):
+    """Home deliveries whose delivery day has ended with the parcel still on the road.
+
+    Parcels at or bound for a pickup point are left alone: their code runs to the end of
+    the holding period and that flow has its own rules.
+    """
+    return Shipment.objects.filter(
+        status=Shipment.Status.OUT_FOR_DELIVERY,
+        pickup_point__isnull=True,
+        delivery_day__lt=today,
+    )
+
+
+def is_missed_delivery(shipment: Shipment, *, today: datetime.date) -> bool:
+    return (
+        shipment.status == Shipment.Status.OUT_FOR_DELIVERY
+        and shipment.pickup_point_id is None
+        and shipment.delivery_day is not None
+        and shipment.delivery_day < today
+    )
 
 
 @transaction.atomic

@@ -1,14 +1,18 @@
 """The customer portal: Your orders, and Track my package for each parcel."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.formats import time_format
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from codes.selectors import code_visible_to_customer
+from codes.exceptions import NoCodeToResend, ResendLimitReached
+from codes.lifecycle import code_resend
+from codes.selectors import code_alert_for_customer, code_visible_to_customer
 
 from .exceptions import IllegalTransition, PickupPointUnavailable
 from .forms import PickupPointChoiceForm
@@ -38,6 +42,7 @@ def track(request, tracking_number):
         {
             "shipment": shipment,
             "code": code,
+            "alert": None if code else code_alert_for_customer(shipment=shipment),
             "redirect_form": PickupPointChoiceForm() if _can_redirect(shipment) else None,
         },
     )
@@ -77,4 +82,36 @@ def track_redirect_to_pickup_point(request, tracking_number):
                 )
                 % {"name": point.name},
             )
+    return redirect("track", tracking_number=shipment.tracking_number)
+
+
+@require_POST
+@login_required
+def track_resend(request, tracking_number):
+    """Rule 12: "Send my code again", rate-limited per parcel."""
+    shipment = get_object_or_404(
+        shipments_for_customer(user=request.user), tracking_number=tracking_number
+    )
+    try:
+        code_resend(shipment=shipment, now=timezone.now())
+    except NoCodeToResend:
+        messages.error(request, _("This parcel has no valid code to send right now."))
+    except ResendLimitReached as limit:
+        messages.error(
+            request,
+            _(
+                "You have already had this code sent %(count)d times in the last hour. "
+                "You can ask again from %(time)s; meanwhile the code is on this page."
+            )
+            % {
+                "count": settings.CODE_RESEND_MAX_PER_HOUR,
+                "time": time_format(timezone.localtime(limit.next_allowed_at), "H:i"),
+            },
+        )
+    else:
+        messages.success(
+            request,
+            _("We have emailed your delivery code again to %(email)s.")
+            % {"email": shipment.order.email},
+        )
     return redirect("track", tracking_number=shipment.tracking_number)

@@ -198,6 +198,8 @@ MAILERS = {
 }
 if _email["EMAIL_BACKEND"].endswith("smtp.EmailBackend"):
     MAILERS["default"]["OPTIONS"]["timeout"] = env.int("EMAIL_TIMEOUT", default=10)
+# Where customers reach the site; emails link to the tracking page under it.
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="otpdelivery <no-reply@otpdelivery.test>")
 
 # --- Celery ---------------------------------------------------------------------------------
@@ -212,12 +214,21 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Periodic work, in CELERY_TIMEZONE (the delivery time zone).
+# Periodic work, in CELERY_TIMEZONE (the delivery time zone), so "after midnight" is local
+# midnight on daylight-saving days too.
 CELERY_BEAT_SCHEDULE = {
+    # crontab(minute=5, hour=0): every day at 00:05 local time, once the day has ended.
+    "day-end-sweep": {"task": "codes.tasks.day_end_sweep", "schedule": crontab(minute=5, hour=0)},
     # crontab(minute=15, hour=0): 00:15 every day, once the last collection day has ended.
     "return-uncollected-parcels": {
         "task": "orders.tasks.return_uncollected_parcels",
         "schedule": crontab(minute=15, hour=0),
+    },
+    # crontab(minute="*/5"): every five minutes, queue again code emails whose task never
+    # reached a worker because the broker was down when they were asked for.
+    "queue-unsent-code-emails": {
+        "task": "codes.tasks.queue_unsent_code_emails",
+        "schedule": crontab(minute="*/5"),
     },
 }
 
@@ -238,6 +249,10 @@ COURIER_MAX_WRONG_ATTEMPTS = env.int("COURIER_MAX_WRONG_ATTEMPTS", default=10)
 COURIER_WRONG_ATTEMPTS_WINDOW_MINUTES = env.int("COURIER_WRONG_ATTEMPTS_WINDOW_MINUTES", default=60)
 # Days a parcel is held at a pickup point after the day it arrives; then it goes back.
 PICKUP_HOLDING_DAYS = env.int("PICKUP_HOLDING_DAYS", default=3)
+# Rule 12: times per hour a customer may have a parcel's code emailed again.
+CODE_RESEND_MAX_PER_HOUR = env.int("CODE_RESEND_MAX_PER_HOUR", default=3)
+# Minutes after which a code email not yet sent is queued again (its task was lost).
+CODE_EMAIL_REQUEUE_AFTER_MINUTES = env.int("CODE_EMAIL_REQUEUE_AFTER_MINUTES", default=5)
 # Working days for (re)scheduling deliveries, ISO weekday numbers (1 = Monday).
 DELIVERY_WORKING_DAYS = env.list("DELIVERY_WORKING_DAYS", cast=int, default=[1, 2, 3, 4, 5, 6])
 

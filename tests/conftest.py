@@ -104,6 +104,14 @@ def out_for_delivery(customer, route, ops, django_capture_on_commit_callbacks):
 
 
 @pytest.fixture
+def shipped_for_today(customer, ops):
+    """A valuable parcel shipped for today, not yet on a route."""
+    return shipment_mark_shipped(
+        shipment=make_valuable_shipment(customer), actor=ops, delivery_day=TODAY
+    )
+
+
+@pytest.fixture
 def cheap_out_for_delivery(customer, route, ops):
     shipment = make_valuable_shipment(customer, price="20.00")
     shipment_mark_shipped(shipment=shipment, actor=ops, delivery_day=TODAY)

@@ -232,6 +232,8 @@ def _change(client, shipment, **changes):
         "codes-INITIAL_FORMS": "0",
         "events-TOTAL_FORMS": "0",
         "events-INITIAL_FORMS": "0",
+        "holds-TOTAL_FORMS": "0",
+        "holds-INITIAL_FORMS": "0",
         **changes,
     }
     return client.post(url, data)

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from codes import tokens
-from codes.models import CodeEntry, DeliveryCode
+from codes.models import CodeEmail, CodeEntry, DeliveryCode, ParcelHold
 from codes.services import EntryContext, code_verify
 from couriers.models import Courier, DeliveryAttempt, PickupPoint, Route, Stop
 from couriers.services import route_add_stop
@@ -86,6 +86,8 @@ class Command(BaseCommand):
         CodeEntry.objects.filter(shipment__in=shipments).purge_demo_data()
         DeliveryAttempt.objects.filter(shipment__in=shipments).delete()
         Stop.objects.filter(shipment__in=shipments).delete()
+        CodeEmail.objects.filter(code__shipment__in=shipments).delete()
+        ParcelHold.objects.filter(shipment__in=shipments).delete()
         DeliveryCode.objects.filter(shipment__in=shipments).delete()
         orders = Order.objects.filter(shipments__in=shipments).distinct()
         OrderItem.objects.filter(order__in=orders).delete()
