@@ -197,6 +197,7 @@ class CodeEmail(models.Model):
         WRONG_CODE = "wrong_code", _("Wrong code entered")
         LOCKED = "locked", _("Code locked after wrong entries")
         HELD = "held", _("Parcel held for operations")
+        AT_PICKUP_POINT = "at_pickup_point", _("Parcel ready at the pickup point")
 
     # Purposes sent at most once per code, whatever retries or concurrent entries do.
     ONCE_PER_CODE = [Purpose.ISSUED, Purpose.WRONG_CODE, Purpose.LOCKED]

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError
 
 from orders.days import delivery_time_zone, end_of_day, last_valid_minute
+from orders.models import Shipment
 
 from . import tokens
 from .models import CodeEmail, DeliveryCode
@@ -33,7 +34,7 @@ logger = logging.getLogger(__name__)
 Purpose = CodeEmail.Purpose
 
 # Emails that carry the code itself; the alerts never do.
-CARRIES_CODE = {Purpose.ISSUED, Purpose.RESENT}
+CARRIES_CODE = {Purpose.ISSUED, Purpose.RESENT, Purpose.AT_PICKUP_POINT}
 
 # Characters that could end a <script> element early, as Django's json_script escapes them.
 _JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
@@ -238,6 +239,8 @@ def build_message(email: CodeEmail) -> EmailMultiAlternatives | None:
         digits = tokens.decrypt(code.code_encrypted)
         if digits is None:
             return None
+    if digits is not None and _waits_at_pickup_point(email):
+        return _pickup_ready_message(email, digits)
     is_replacement = shipment.codes.filter(pk__lt=code.pk).exists()
     with translation.override(order.language or settings.LANGUAGE_CODE):
         texts = _texts(email, is_replacement=is_replacement)
@@ -265,26 +268,33 @@ def build_message(email: CodeEmail) -> EmailMultiAlternatives | None:
 # --- Pickup points ------------------------------------------------------------------
 
 
-def send_pickup_ready_email(code: DeliveryCode) -> bool:
-    """The parcel is waiting at the pickup point: where, until when, and the code."""
-    digits = tokens.decrypt(code.code_encrypted)
-    if digits is None:
-        return False
+def _waits_at_pickup_point(email: CodeEmail) -> bool:
+    """The arrival email, and any resend while the parcel waits at its point, say where to
+    collect it and until when, rather than a delivery day at the door."""
+    code = email.code
+    return email.purpose == Purpose.AT_PICKUP_POINT or (
+        email.purpose == Purpose.RESENT
+        and code.pickup_point_id is not None
+        and code.shipment.status == Shipment.Status.AT_PICKUP_POINT
+    )
+
+
+def _pickup_ready_message(email: CodeEmail, digits: str) -> EmailMultiAlternatives:
+    code = email.code
     shipment = code.shipment
     context = {
         "shipment": shipment,
         "order": shipment.order,
         "pickup_point": code.pickup_point,
         "code_grouped": tokens.group_for_reading(digits),
-        "code": digits,
         "collect_by": code.delivery_day,
         "valid_until": last_valid_minute(code.valid_until),
+        "tracking_url": _tracking_url(shipment),
     }
-    with translation.override(shipment.order.language or "en"):
+    with translation.override(shipment.order.language or settings.LANGUAGE_CODE):
         subject = render_to_string("codes/email/pickup_ready_subject.txt", context).strip()
         text = render_to_string("codes/email/pickup_ready.txt", context)
         html = render_to_string("codes/email/pickup_ready.html", context)
     message = EmailMultiAlternatives(subject=subject, body=text, to=[shipment.order.email])
     message.attach_alternative(html, "text/html")
-    message.send()
-    return True
+    return message

@@ -390,8 +390,6 @@ def code_hold_at_pickup_point(
     point. Either way they are emailed the code with the point's address and the last
     collection day once the transaction commits.
     """
-    from .tasks import send_pickup_ready_email
-
     now = timezone.now()
     valid_until = end_of_day(collect_by)
     code = (
@@ -411,7 +409,7 @@ def code_hold_at_pickup_point(
         code = _create_code(
             shipment=shipment, delivery_day=collect_by, pickup_point=pickup_point, now=now
         )
-    send_pickup_ready_email.delay_on_commit(code.pk)
+    code_email_request(code=code, purpose=CodeEmail.Purpose.AT_PICKUP_POINT, now=now)
     return code
 
 

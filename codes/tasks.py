@@ -7,8 +7,6 @@ import socket
 from celery import Task, shared_task
 from django.utils import timezone
 
-from orders.models import Shipment
-
 from . import notifications
 from .lifecycle import code_day_end_sweep
 from .models import CodeEmail, DeliveryCode
@@ -67,27 +65,3 @@ def day_end_sweep() -> dict:
     """Beat runs this shortly after local midnight; `manage.py expire_codes` runs it by hand."""
     result = code_day_end_sweep(now=timezone.now())
     return {"expired": result.expired, "rescheduled": result.rescheduled}
-
-
-@shared_task(
-    autoretry_for=(smtplib.SMTPException, ConnectionError, TimeoutError),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=10,
-)
-def send_pickup_ready_email(code_id: int) -> bool:
-    """Tell the customer their parcel is ready at the pickup point, with the code to
-    collect it; nothing is sent once the code is no longer active there."""
-    code = (
-        DeliveryCode.objects.select_related("shipment__order", "pickup_point")
-        .filter(
-            pk=code_id,
-            status=DeliveryCode.Status.ACTIVE,
-            pickup_point__isnull=False,
-            shipment__status=Shipment.Status.AT_PICKUP_POINT,
-        )
-        .first()
-    )
-    if code is None:
-        return False
-    return notifications.send_pickup_ready_email(code)

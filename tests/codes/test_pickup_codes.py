@@ -7,7 +7,8 @@ import pytest
 from django.core import mail
 
 from codes import tokens
-from codes.models import CodeEntry, DeliveryCode
+from codes.lifecycle import code_resend
+from codes.models import CodeEmail, CodeEntry, DeliveryCode
 from codes.services import EntryContext, code_verify_at_pickup_point
 from orders.models import Shipment
 from orders.services import shipment_mark_shipped, shipment_receive_at_pickup_point
@@ -323,3 +324,22 @@ def test_no_two_active_codes_are_equal_at_one_point(pickup_point, customer, ops)
         "code_hash", flat=True
     )
     assert len(set(hashes)) == len(parcels)
+
+
+def test_the_arrival_email_goes_through_the_code_email_outbox(at_pickup_point):
+    email = CodeEmail.objects.get(code__shipment=at_pickup_point, purpose="at_pickup_point")
+
+    assert email.sent_at is not None
+
+
+def test_the_code_sent_again_at_a_point_says_where_and_until_when_to_collect(
+    at_pickup_point, frozen_now, django_capture_on_commit_callbacks
+):
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        code_resend(shipment=at_pickup_point, now=frozen_now)
+
+    assert "ready for collection at Edicola Centrale" in mail.outbox[0].subject
+    assert "Collect it by Sunday 29 November 2026" in mail.outbox[0].body
+    assert plain_code(at_pickup_point)[:3] in mail.outbox[0].body
