@@ -76,6 +76,19 @@ def test_no_italian_translation_is_left_fuzzy(refreshed_catalogue):
     assert fuzzy == [], "check these in locale/it, then remove their `#, fuzzy` flag"
 
 
+@pytest.mark.parametrize(
+    "catalogue_path",
+    sorted((BASE_DIR / "locale").glob("*/LC_MESSAGES/*.po")),
+    ids=lambda path: str(path.relative_to(BASE_DIR)),
+)
+def test_every_catalogue_in_the_repository_is_fully_translated(catalogue_path):
+    catalogue = polib.pofile(str(catalogue_path))
+
+    left = [entry.msgid for entry in catalogue.untranslated_entries() + catalogue.fuzzy_entries()]
+
+    assert left == []
+
+
 def test_italian_catalogue_compiles_with_matching_placeholders(refreshed_catalogue):
     _, compiled = refreshed_catalogue
 

@@ -333,3 +333,45 @@ def test_operations_admin_lists_parcels_with_mark_as_shipped(
     expect(page.get_by_role("option", name="Mark as shipped")).to_be_attached()
     assert_accessible(page)
     screenshots(page, "admin-shipments")
+
+
+# Every page each person can reach in the demo world, by order suffix where it names a parcel.
+PAGES_BY_PERSON = {
+    "alice": ["/orders/", "/track/{p1}/", "/track/{p2}/", "/track/{p3}/", "/track/{p4}/"],
+    "bruno": ["/orders/", "/track/{p5}/"],
+    "marco": ["/courier/", "/courier/stops/{p1}/", "/courier/stops/{p2}/"],
+    "edicola": ["/pickup/"],
+    "admin": [
+        "/admin/",
+        "/admin/orders/shipment/",
+        "/admin/orders/shipment/{id1}/change/",
+        "/admin/codes/codeentry/",
+    ],
+}
+
+
+@pytest.mark.parametrize("locale", ["en-GB", "it-IT"])
+@pytest.mark.parametrize("person", list(PAGES_BY_PERSON))
+def test_every_page_has_no_serious_accessibility_violation(
+    demo, open_page, live_server, sign_in, assert_accessible, person, locale
+):
+    parcels = {suffix: demo(suffix) for suffix in "12345"}
+    names = {f"p{suffix}": parcel.tracking_number for suffix, parcel in parcels.items()}
+    names["id1"] = parcels["1"].pk
+    page = open_page(locale=locale)
+    if person == "admin":
+        page.goto(f"{live_server.url}/admin/login/")
+        page.locator("input[name=username]").fill("admin")
+        page.locator("input[name=password]").fill("admin-demo-pass")
+        page.locator("input[type=submit]").click()
+    else:
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.locator("input[name=username]").fill(person)
+        page.locator("input[name=password]").fill(f"{person}-demo-pass")
+        page.locator("button[type=submit].button").click()
+    page.wait_for_load_state()
+
+    for path in PAGES_BY_PERSON[person]:
+        response = page.goto(f"{live_server.url}{path.format(**names)}")
+        assert response.status == 200, path
+        assert_accessible(page)
