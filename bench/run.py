@@ -740,7 +740,8 @@ def make_sweep_codes(*, ops, count: int) -> tuple[int, int]:
     )
     if copies != count - 1:
         sys.exit(f"bench: made {copies + 1} parcels for the sweep, not {count}")
-    return template_code.pk, template_code.pk + count - 1
+    last = DeliveryCode.objects.order_by("-pk").values_list("pk", flat=True).first()
+    return template_code.pk, last
 
 
 def set_sweep_codes(*, first: int, last: int, active_until: int) -> None:
