@@ -40,6 +40,10 @@ RELEASE_MESSAGES = {
         "This parcel is locked after too many wrong codes: do not hand it over. Operations "
         "have been alerted."
     ),
+    Outcome.HELD: gettext_lazy(
+        "This parcel is held for operations after too many wrong codes: do not hand it "
+        "over until they release it."
+    ),
 }
 
 

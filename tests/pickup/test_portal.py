@@ -5,9 +5,10 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from codes.models import CodeEntry, EntryBlock
+from codes.models import CodeEntry, EntryBlock, ParcelHold
 from orders.models import Shipment
 from orders.services import shipment_mark_shipped
+from pickup.views import RELEASE_MESSAGES
 from tests.conftest import TODAY, make_parcel_at, make_valuable_shipment, plain_code
 from tests.factories import CourierFactory, PickupPointFactory
 
@@ -315,3 +316,28 @@ def test_courier_cannot_use_the_pickup_portal(client, pickup_point, at_pickup_po
 
     assert response.status_code == 404
     assert Shipment.objects.get(pk=at_pickup_point.pk).status == "at_pickup_point"
+
+
+def test_a_parcel_held_for_operations_is_not_released_and_the_operator_is_told(
+    operator_client, pickup_point, at_pickup_point, frozen_now
+):
+    ParcelHold.objects.create(shipment=at_pickup_point, held_at=frozen_now, wrong_code_entries=10)
+
+    response = operator_client.post(_point_url(pickup_point), {"code": plain_code(at_pickup_point)})
+
+    assert response.status_code == 200
+    assert "held for operations" in response.content.decode()
+    assert CodeEntry.objects.get().outcome == Outcome.HELD
+    assert Shipment.objects.get(pk=at_pickup_point.pk).status == "at_pickup_point"
+
+
+# What code entry can answer that is not a hand-over (the others are not code entries).
+REFUSALS = sorted(
+    set(Outcome)
+    - {Outcome.CORRECT, Outcome.ALREADY_DELIVERED, Outcome.NO_CODE_NEEDED, Outcome.OVERRIDE}
+)
+
+
+@pytest.mark.parametrize("outcome", REFUSALS)
+def test_every_refusal_of_a_code_has_a_message_for_the_operator(outcome):
+    assert RELEASE_MESSAGES[outcome]
