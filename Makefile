@@ -53,7 +53,7 @@ migrate: install
 # With CELERY_BROKER_URL set (shell or .env) a worker and beat run too; Ctrl-C stops all.
 run: migrate translations
 	$(BIN)/python manage.py seed_demo
-	DJANGO_SETTINGS_MODULE=otpdelivery.settings BIN=$(BIN) scripts/run-dev 127.0.0.1:8000
+	BIN=$(BIN) scripts/run-dev 127.0.0.1:8000
 
 test: install
 	scripts/ensure-system-packages

@@ -5,14 +5,23 @@ import smtplib
 import socket
 
 from celery import Task, shared_task
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from . import notifications
 from .lifecycle import code_day_end_sweep
 from .models import CodeEmail, DeliveryCode
 
-# Worth another try later: the mail server or the network is down or slow.
-TRANSIENT_SEND_ERRORS = (smtplib.SMTPException, ConnectionError, TimeoutError, socket.gaierror)
+# Worth another try later: the mail server, the network or the database is down or slow.
+# (A database error after the send means the email may go out twice: at least once wins.)
+TRANSIENT_SEND_ERRORS = (
+    smtplib.SMTPException,
+    ConnectionError,
+    TimeoutError,
+    socket.gaierror,
+    OperationalError,
+    InterfaceError,
+)
 # The server refused the address itself: retrying cannot help.
 PERMANENT_SEND_ERRORS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused)
 

@@ -199,7 +199,6 @@ def broker_down():
     previous = (celery_app.conf.task_always_eager, celery_app.conf.broker_url)
     celery_app.conf.task_always_eager = False
     celery_app.conf.broker_url = "redis://127.0.0.1:9/0"
-    celery_app.conf.broker_connection_retry = False
     yield
     celery_app.conf.task_always_eager, celery_app.conf.broker_url = previous
 
