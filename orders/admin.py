@@ -186,10 +186,11 @@ class ShipmentAdmin(admin.ModelAdmin):
         "tracking_number",
         "order",
         "status",
+        # Next to the status, where operations look first (rule 6).
+        "code_alert",
         "delivery_day",
         "requires_code",
         "wrong_code_entries",
-        "code_alert",
         "pickup_point",
     ]
     list_filter = [
