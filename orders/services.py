@@ -236,3 +236,43 @@ def shipments_return_uncollected(*, now: datetime.datetime | None = None) -> lis
     for pk in overdue:
         send_parcel_returned_email.delay_on_commit(pk)
     return overdue
+
+
+@transaction.atomic
+def shipments_record_missed_drops(*, now: datetime.datetime | None = None) -> list[int]:
+    """Parcels bound for a pickup point still on the road after their delivery day: the
+    courier did not drop them off. Back at the depot as a failed delivery with the next
+    working day, so operations send them out again.
+
+    No code is issued here: the customer gets the code to collect with when the parcel
+    reaches the point. The day-end sweep leaves these parcels to this one. Set-based and
+    idempotent: a second run finds nothing left. Returns the ids moved.
+    """
+    now = now or timezone.now()
+    if not Shipment.TRANSITIONS[Shipment.Status.OUT_FOR_DELIVERY] >= {
+        Shipment.Status.DELIVERY_FAILED
+    }:
+        raise IllegalTransition(Shipment.Status.OUT_FOR_DELIVERY, Shipment.Status.DELIVERY_FAILED)
+    today = local_today(now)
+    missed = list(
+        Shipment.objects.select_for_update(skip_locked=True)
+        .filter(
+            status=Shipment.Status.OUT_FOR_DELIVERY,
+            pickup_point__isnull=False,
+            delivery_day__lt=today,
+        )
+        .values_list("pk", flat=True)
+    )
+    if not missed:
+        return []
+    Shipment.objects.filter(pk__in=missed).update(
+        status=Shipment.Status.DELIVERY_FAILED, delivery_day=first_working_day_from(today)
+    )
+    note = gettext_noop("Not dropped at the pickup point on its day: it goes out again.")
+    TrackingEvent.objects.bulk_create(
+        TrackingEvent(
+            shipment_id=pk, status=Shipment.Status.DELIVERY_FAILED, note=note, created_at=now
+        )
+        for pk in missed
+    )
+    return missed

@@ -228,6 +228,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.tasks.return_uncollected_parcels",
         "schedule": crontab(minute=15, hour=0),
     },
+    # crontab(minute=10, hour=0): 00:10 every day, parcels for a pickup point the courier
+    # did not drop off on their day go back to the depot for another run.
+    "record-missed-pickup-drops": {
+        "task": "orders.tasks.record_missed_pickup_drops",
+        "schedule": crontab(minute=10, hour=0),
+    },
     # crontab(minute="*/5"): every five minutes, queue again code emails whose task never
     # reached a worker because the broker was down when they were asked for.
     "queue-unsent-code-emails": {

@@ -2,6 +2,7 @@
 the tracking page, and operations' redirect in the admin."""
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from codes.models import CodeEntry
@@ -12,8 +13,11 @@ from orders.models import Shipment, TrackingEvent
 from orders.services import (
     shipment_mark_out_for_delivery,
     shipment_mark_shipped,
+    shipment_receive_at_pickup_point,
+    shipments_record_missed_drops,
     shipments_return_uncollected,
 )
+from orders.tasks import record_missed_pickup_drops
 from tests.conftest import TODAY, make_parcel_at, make_valuable_shipment, plain_code
 from tests.factories import CourierFactory, PickupPointFactory, UserFactory
 
@@ -309,3 +313,71 @@ def test_no_second_redirect_is_offered_once_a_point_is_chosen(
 
     assert b"Send it to this pickup point" not in content
     assert b"Tell this code to the operator at Edicola Centrale" in content
+
+
+# --- A drop the courier did not make ---------------------------------------------------------
+
+AFTER_ITS_DAY = "2026-11-27 00:10:00+01:00"
+
+
+def test_a_parcel_not_dropped_on_its_day_goes_back_for_another_run(drop_at_point, time_machine):
+    time_machine.move_to(AFTER_ITS_DAY, tick=False)
+
+    moved = shipments_record_missed_drops()
+
+    drop_at_point.refresh_from_db()
+    assert moved == [drop_at_point.pk]
+    assert drop_at_point.status == Shipment.Status.DELIVERY_FAILED
+    assert drop_at_point.delivery_day.isoformat() == "2026-11-27"
+    assert drop_at_point.pickup_point is not None
+    assert drop_at_point.events.last().status == Shipment.Status.DELIVERY_FAILED
+
+
+def test_the_missed_drop_is_recorded_once(drop_at_point, time_machine):
+    time_machine.move_to(AFTER_ITS_DAY, tick=False)
+    shipments_record_missed_drops()
+    events = TrackingEvent.objects.count()
+
+    assert shipments_record_missed_drops() == []
+    assert TrackingEvent.objects.count() == events
+
+
+def test_a_drop_is_not_missed_during_its_day(drop_at_point, time_machine):
+    time_machine.move_to("2026-11-26 23:59:59+01:00", tick=False)
+
+    assert shipments_record_missed_drops() == []
+
+
+def test_home_deliveries_are_left_to_the_day_end_sweep(out_for_delivery, time_machine):
+    time_machine.move_to(AFTER_ITS_DAY, tick=False)
+
+    assert shipments_record_missed_drops() == []
+    assert Shipment.objects.get(pk=out_for_delivery.pk).status == "out_for_delivery"
+
+
+def test_a_missed_drop_reaches_the_point_later_and_the_customer_gets_a_valid_code(
+    drop_at_point, pickup_point, operator, time_machine, django_capture_on_commit_callbacks
+):
+    time_machine.move_to(AFTER_ITS_DAY, tick=False)
+    shipments_record_missed_drops()
+    time_machine.move_to("2026-11-27 11:00:00+01:00", tick=False)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        shipment_receive_at_pickup_point(
+            shipment=drop_at_point, pickup_point=pickup_point, actor=operator
+        )
+
+    result = code_verify_at_pickup_point(
+        pickup_point=pickup_point,
+        raw_code=plain_code(drop_at_point),
+        context=EntryContext(user=operator),
+    )
+    assert result.delivered
+
+
+def test_beat_records_missed_drops_after_the_day_end_sweep(drop_at_point, time_machine):
+    entry = settings.CELERY_BEAT_SCHEDULE["record-missed-pickup-drops"]
+    time_machine.move_to(AFTER_ITS_DAY, tick=False)
+
+    assert entry["task"] == "orders.tasks.record_missed_pickup_drops"
+    assert record_missed_pickup_drops() == 1
