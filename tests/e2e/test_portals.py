@@ -253,6 +253,19 @@ def test_courier_delivers_without_javascript(demo, open_page, live_server, sign_
     assert parcel.status == Shipment.Status.DELIVERED
 
 
+def test_pickup_operator_releases_a_parcel_without_javascript(demo, open_page, sign_in):
+    parcel = demo("5")
+    page = open_page(java_script_enabled=False)
+    sign_in(page, "edicola")
+
+    page.get_by_label("Delivery code").fill(plain_code(parcel))
+    page.get_by_role("button", name="Release parcel").click()
+
+    expect(page.get_by_role("heading", name="Hand over this parcel")).to_be_visible()
+    parcel.refresh_from_db()
+    assert parcel.status == Shipment.Status.DELIVERED
+
+
 def test_tracking_page_works_without_javascript_and_hides_the_copy_button(
     demo, open_page, live_server, sign_in
 ):
