@@ -3,9 +3,9 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
-    path("<str:tracking_number>/", views.track, name="track"),
+    path("<tracking:tracking_number>/", views.track, name="track"),
     path(
-        "<str:tracking_number>/pickup-point/",
+        "<tracking:tracking_number>/pickup-point/",
         views.track_redirect_to_pickup_point,
         name="track_redirect",
     ),

@@ -1,11 +1,14 @@
 """Top-level URLs: sign-in, the three portals, the admin and the health check."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
 from orders import views as order_views
 
 from . import views
+from .converters import TrackingNumberConverter
+
+register_converter(TrackingNumberConverter, "tracking")
 
 urlpatterns = [
     path("", views.home, name="home"),

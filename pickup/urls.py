@@ -7,7 +7,7 @@ urlpatterns = [
     path("<int:point_id>/", views.point_detail, name="pickup_point"),
     path("<int:point_id>/receive/", views.point_receive, name="pickup_receive"),
     path(
-        "<int:point_id>/released/<str:tracking_number>/",
+        "<int:point_id>/released/<tracking:tracking_number>/",
         views.point_released,
         name="pickup_released",
     ),
