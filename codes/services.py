@@ -18,7 +18,7 @@ from orders.services import shipment_mark_delivered
 
 from . import tokens
 from .exceptions import CodeEntryNotAllowed, CodeGenerationFailed, OverrideReasonMissing
-from .lifecycle import parcel_is_held, wrong_entry_alerts
+from .lifecycle import parcel_hold_release, parcel_is_held, wrong_entry_alerts
 from .models import CodeEmail, CodeEntry, DeliveryCode, EntryBlock
 from .notifications import code_email_request
 from .selectors import person_is_blocked
@@ -450,7 +450,8 @@ def shipment_hand_over_by_override(
     """Rule 12: operations hand the parcel over without its code, for a written reason.
 
     Audited like any entry (outcome `override`, the reason, who, when, from where); the
-    parcel's code is revoked so it can never be used afterwards; the customer's timeline
+    parcel's code is revoked so it can never be used afterwards, and a hold after wrong
+    codes is released (its row keeps who and when); the customer's timeline
     says the parcel was handed over by operations without the code. Raises
     OverrideReasonMissing without a real reason, and IllegalTransition when the parcel
     is not with a courier or at a pickup point.
@@ -473,6 +474,8 @@ def shipment_hand_over_by_override(
     shipment.codes.filter(
         status__in=[DeliveryCode.Status.ACTIVE, DeliveryCode.Status.LOCKED]
     ).update(status=DeliveryCode.Status.REVOKED)
+    # A parcel held after too many wrong codes is operations' to resolve: this resolves it.
+    parcel_hold_release(shipment=shipment, actor=context.user, now=now)
     _record(
         context=context,
         shipment=shipment,

@@ -9,5 +9,5 @@ urlpatterns = [
         views.track_redirect_to_pickup_point,
         name="track_redirect",
     ),
-    path("<str:tracking_number>/resend/", views.track_resend, name="track_resend"),
+    path("<tracking:tracking_number>/resend/", views.track_resend, name="track_resend"),
 ]

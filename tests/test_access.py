@@ -8,7 +8,7 @@ by edicola; a parcel released there earlier. Everyone else is a stranger to them
 import pytest
 from django.urls import reverse
 
-from codes.models import CodeEntry
+from codes.models import CodeEmail, CodeEntry
 from codes.services import EntryContext, code_verify_at_pickup_point
 from couriers.models import DeliveryAttempt
 from orders.models import Shipment, TrackingEvent
@@ -71,6 +71,7 @@ def _pages(world):
     return [
         ("track", "get", reverse("track", args=[alice]), None, {"customer"}),
         ("track other", "get", reverse("track", args=[bruno]), None, set()),
+        ("resend", "post", reverse("track_resend", args=[alice]), {}, {"customer"}),
         (
             "redirect",
             "post",
@@ -127,6 +128,7 @@ OWNERS = {
     "track": {"customer"},
     "track other": set(),
     "redirect": {"customer"},
+    "resend": {"customer"},
     "stop": {"courier"},
     "enter code": {"courier"},
     "failed": {"courier"},
@@ -154,6 +156,7 @@ def _snapshot():
         CodeEntry.objects.count(),
         DeliveryAttempt.objects.count(),
         TrackingEvent.objects.count(),
+        CodeEmail.objects.count(),
     )
 
 
@@ -229,7 +232,7 @@ def test_the_admin_is_closed_to_everyone_but_staff(client, world, role):
 def test_every_portal_url_is_in_the_matrix(world):
     from django.urls import get_resolver
 
-    covered = {"track", "track_redirect", "courier_stop", "courier_stop_failed"}
+    covered = {"track", "track_redirect", "track_resend", "courier_stop", "courier_stop_failed"}
     covered |= {"courier_stop_dropped", "pickup_point", "pickup_receive", "pickup_released"}
     # Pages with no object in their address: they only ever list the person's own.
     listing = {"courier_today", "pickup_home", "order_list", "home"}

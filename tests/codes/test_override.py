@@ -194,3 +194,27 @@ def test_second_override_records_already_delivered(out_for_delivery, ops):
 
     assert again.outcome == CodeEntry.Outcome.ALREADY_DELIVERED
     assert out_for_delivery.events.filter(status=Shipment.Status.DELIVERED).count() == 1
+
+
+def test_override_releases_a_parcel_held_after_wrong_codes(
+    ops_client, out_for_delivery, courier, ops, settings
+):
+    from codes.lifecycle import parcel_is_held
+    from codes.models import ParcelHold
+    from codes.services import code_verify
+    from tests.conftest import wrong_code_for
+
+    settings.PARCEL_MAX_WRONG_ATTEMPTS = 2
+    for _ in range(2):
+        code_verify(
+            shipment=out_for_delivery,
+            raw_code=wrong_code_for(out_for_delivery),
+            context=EntryContext(user=courier.user),
+        )
+    assert parcel_is_held(shipment=out_for_delivery)
+
+    _post_override(ops_client, out_for_delivery)
+
+    out_for_delivery.refresh_from_db()
+    assert out_for_delivery.status == Shipment.Status.DELIVERED
+    assert ParcelHold.objects.get(shipment=out_for_delivery).released_by == ops
