@@ -89,7 +89,9 @@ def test_production_settings_are_https_only():
 # --- Content-Security-Policy ----------------------------------------------------------------
 
 
-def _pages(out_for_delivery, courier, customer, ops):
+@pytest.fixture
+def pages(out_for_delivery, courier, customer, ops, operator, at_pickup_point, pickup_point):
+    """One of each kind of page, with the person who may see it (None: anyone)."""
     stop = reverse("courier_stop", args=[out_for_delivery.tracking_number])
     track = reverse("track", args=[out_for_delivery.tracking_number])
     return [
@@ -104,13 +106,15 @@ def _pages(out_for_delivery, courier, customer, ops):
         (ops, reverse("admin:orders_shipment_changelist")),
         (ops, reverse("admin:orders_shipment_change", args=[out_for_delivery.pk])),
         (ops, reverse("admin:codes_codeentry_changelist")),
+        (ops, reverse("admin:codes_entryblock_changelist")),
+        (ops, reverse("admin:orders_shipment_hand_over", args=[out_for_delivery.pk])),
+        (operator, reverse("pickup_point", args=[pickup_point.pk])),
+        (customer, reverse("track", args=[at_pickup_point.tracking_number])),
     ]
 
 
-def test_every_page_sends_the_strict_content_security_policy(
-    client, out_for_delivery, courier, customer, ops
-):
-    for user, url in _pages(out_for_delivery, courier, customer, ops):
+def test_every_page_sends_the_strict_content_security_policy(client, pages):
+    for user, url in pages:
         if user is None:
             client.logout()
         else:
@@ -152,10 +156,8 @@ def test_site_templates_hold_no_inline_script_or_style(template):
         assert not pattern.search(text), f"{template}: {what}"
 
 
-def test_rendered_pages_hold_no_inline_script_or_style(
-    client, out_for_delivery, courier, customer, ops
-):
-    for user, url in _pages(out_for_delivery, courier, customer, ops):
+def test_rendered_pages_hold_no_inline_script_or_style(client, pages):
+    for user, url in pages:
         if user is None:
             client.logout()
         else:
