@@ -90,7 +90,7 @@ def _apply(modeladmin, request, queryset, service, done_message):
 class PickupParcelFilter(admin.SimpleListFilter):
     """Parcels at pickup points, and those that went back because nobody collected them."""
 
-    title = _("at pickup points")
+    title = _("collection at a pickup point")
     parameter_name = "pickup"
 
     def lookups(self, request, model_admin):
