@@ -67,8 +67,22 @@ def shipment_mark_shipped(
 
 @transaction.atomic
 def shipment_mark_out_for_delivery(*, shipment: Shipment, actor) -> Shipment:
+    """On the van today. A home delivery whose delivery day has already passed (it never
+    went out that day) is delivered today instead, with a fresh code for today: its old
+    code ran out with its day and the customer could not have handed it over."""
+    from codes.services import code_issue
+
     shipment = _locked(shipment)
-    _move(shipment, Shipment.Status.OUT_FOR_DELIVERY, actor=actor, now=timezone.now())
+    now = timezone.now()
+    today = local_today(now)
+    _move(shipment, Shipment.Status.OUT_FOR_DELIVERY, actor=actor, now=now)
+    is_late = shipment.delivery_day is not None and shipment.delivery_day < today
+    if is_late and shipment.pickup_point_id is None:
+        shipment.delivery_day = today
+        shipment.save(update_fields=["status", "delivery_day"])
+        if shipment.requires_code:
+            code_issue(shipment=shipment, delivery_day=today)
+        return shipment
     shipment.save(update_fields=["status"])
     return shipment
 

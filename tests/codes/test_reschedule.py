@@ -116,3 +116,38 @@ def test_customer_gets_an_email_with_each_code(
     assert f"{first_code[:3]} {first_code[3:]}" in bodies[0]
     assert f"{second_code[:3]} {second_code[3:]}" in bodies[1]
     assert "Friday 27 November 2026" in bodies[1]
+
+
+def test_parcel_sent_out_after_its_day_gets_a_fresh_code_for_today(
+    out_for_delivery, courier, ops, time_machine, django_capture_on_commit_callbacks
+):
+    # Given a parcel rescheduled to Friday that stayed at the depot on Friday,
+    delivery_attempt_record_failure(
+        shipment=out_for_delivery, courier=courier, reason=DeliveryAttempt.Reason.NOT_AT_HOME
+    )
+    friday_code = plain_code(out_for_delivery)
+    time_machine.move_to(datetime.datetime(2026, 11, 28, 8, 0, tzinfo=ROME), tick=False)
+    mail.outbox.clear()
+
+    # when it goes out on Saturday,
+    with django_capture_on_commit_callbacks(execute=True):
+        shipment_mark_out_for_delivery(shipment=out_for_delivery, actor=ops)
+
+    # then it is due today, with a new code that works and was emailed.
+    out_for_delivery.refresh_from_db()
+    saturday_code = plain_code(out_for_delivery)
+    assert out_for_delivery.delivery_day == datetime.date(2026, 11, 28)
+    assert saturday_code != friday_code
+    assert len(mail.outbox) == 1
+    assert _enter(out_for_delivery, saturday_code, courier).delivered
+
+
+def test_parcel_sent_out_on_its_day_keeps_its_code(out_for_delivery, courier, ops, time_machine):
+    delivery_attempt_record_failure(
+        shipment=out_for_delivery, courier=courier, reason=DeliveryAttempt.Reason.NOT_AT_HOME
+    )
+    friday_code = plain_code(out_for_delivery)
+
+    _out_again_on_friday(out_for_delivery, courier, ops, time_machine)
+
+    assert plain_code(out_for_delivery) == friday_code
