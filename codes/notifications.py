@@ -57,6 +57,46 @@ def code_email_request(*, code: DeliveryCode, purpose: str, now: datetime.dateti
     return email
 
 
+def code_emails_request_issued(*, codes: list[DeliveryCode], now: datetime.datetime) -> list:
+    """The issue email of each of these new codes, in one INSERT, queued in chunks once the
+    caller commits. The codes are new, so none has its once-per-code issue email yet; the
+    constraint still refuses a second one."""
+    emails = CodeEmail.objects.bulk_create(
+        (CodeEmail(code=code, purpose=Purpose.ISSUED, requested_at=now) for code in codes),
+        batch_size=2000,
+    )
+    ids = [email.pk for email in emails]
+    for start in range(0, len(ids), QUEUE_CHUNK):
+        transaction.on_commit(
+            partial(code_emails_queue, code_email_ids=ids[start : start + QUEUE_CHUNK])
+        )
+    return emails
+
+
+# Tasks published over one broker connection after a commit.
+QUEUE_CHUNK = 500
+
+
+def code_emails_queue(*, code_email_ids: list[int]) -> int:
+    """Hand many emails to Celery over one broker connection, one task (one id) each.
+    With the broker down this logs and stops: the rest stay unsent in the database and
+    are queued again later, as with code_email_queue. Returns how many were queued."""
+    from .tasks import send_code_email
+
+    queued = 0
+    try:
+        with send_code_email.app.producer_or_acquire() as producer:
+            for code_email_id in code_email_ids:
+                send_code_email.apply_async((code_email_id,), producer=producer)
+                queued += 1
+    except OperationalError:
+        logger.warning(
+            "Broker unreachable; %d code emails stay queued in the database",
+            len(code_email_ids) - queued,
+        )
+    return queued
+
+
 def code_email_queue(*, code_email_id: int) -> bool:
     """Hand the email to Celery. With the broker down this logs and returns False instead of
     failing the request that committed it: the row stays unsent and is queued again later."""

@@ -20,7 +20,7 @@ from . import tokens
 from .exceptions import CodeEntryNotAllowed, CodeGenerationFailed, OverrideReasonMissing
 from .lifecycle import parcel_hold_release, parcel_is_held, wrong_entry_alerts
 from .models import CodeEmail, CodeEntry, DeliveryCode, EntryBlock
-from .notifications import code_email_request
+from .notifications import code_email_request, code_emails_request_issued
 from .selectors import person_is_blocked
 
 logger = logging.getLogger(__name__)
@@ -118,6 +118,43 @@ def code_issue(
     )
     code_email_request(code=code, purpose=CodeEmail.Purpose.ISSUED, now=now)
     return code
+
+
+def codes_issue_for_shipping(*, shipments: list[Shipment], now) -> list[DeliveryCode]:
+    """Issue a fresh code for each parcel shipping now, for its delivery day, set-based.
+
+    Called by shipments_mark_shipped inside its transaction with the rows locked. Codes
+    issued when a parcel ships are bound to no pickup point (the parcel's code is bound on
+    arrival there, by code_hold_at_pickup_point, which draws again on a collision), so no
+    uniqueness rule but one active code per parcel applies: any active code is revoked
+    first, then all are inserted at once, and their issue emails are asked for in bulk.
+    """
+    if not shipments:
+        return []
+    DeliveryCode.objects.filter(
+        shipment_id__in=[s.pk for s in shipments], status=DeliveryCode.Status.ACTIVE
+    ).update(status=DeliveryCode.Status.REVOKED)
+    codes = []
+    for shipment in shipments:
+        plain = tokens.generate_code()
+        codes.append(
+            DeliveryCode(
+                shipment=shipment,
+                code_hash=tokens.code_hash(plain),
+                code_encrypted=tokens.encrypt(plain),
+                delivery_day=shipment.delivery_day,
+                valid_until=end_of_day(shipment.delivery_day),
+                pickup_point=None,
+                issued_at=now,
+            )
+        )
+    codes = DeliveryCode.objects.bulk_create(codes, batch_size=_BATCH)
+    code_emails_request_issued(codes=codes, now=now)
+    return codes
+
+
+# Rows per INSERT in the bulk writes.
+_BATCH = 2000
 
 
 def _current_code(shipment: Shipment) -> DeliveryCode | None:

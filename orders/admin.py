@@ -28,8 +28,8 @@ from .exceptions import IllegalTransition
 from .models import Order, OrderItem, Shipment, TrackingEvent
 from .services import (
     shipment_mark_out_for_delivery,
-    shipment_mark_shipped,
     shipment_redirect_to_pickup_point,
+    shipments_mark_shipped,
 )
 
 
@@ -346,20 +346,26 @@ class ShipmentAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Mark as shipped"))
     def mark_as_shipped(self, request, queryset):
-        _apply(
-            self,
-            request,
-            queryset,
-            shipment_mark_shipped,
-            lambda n: (
+        # Set-based: one transaction and a fixed number of queries however many are picked.
+        result = shipments_mark_shipped(shipments=queryset.only("pk"), actor=request.user)
+        for shipment in result.refused:
+            self.message_user(
+                request,
+                _("%(tracking)s was not changed: it is %(status)s.")
+                % {"tracking": shipment, "status": shipment.get_status_display()},
+                messages.WARNING,
+            )
+        if done := len(result.shipped):
+            self.message_user(
+                request,
                 ngettext(
                     "%(count)d parcel shipped; codes are emailed to customers where needed.",
                     "%(count)d parcels shipped; codes are emailed to customers where needed.",
-                    n,
+                    done,
                 )
-                % {"count": n}
-            ),
-        )
+                % {"count": done},
+                messages.SUCCESS,
+            )
 
     @admin.action(description=_("Mark as out for delivery"))
     def mark_as_out_for_delivery(self, request, queryset):

@@ -1,9 +1,12 @@
 """Every change to orders and shipments goes through these functions."""
 
 import datetime
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -33,36 +36,126 @@ def _locked(shipment: Shipment) -> Shipment:
 
 def shipment_requires_code(shipment: Shipment) -> bool:
     """Rule 1: the order is worth the threshold or more, or the parcel holds a flagged item."""
-    if shipment.order.value() >= settings.SECURE_DELIVERY_THRESHOLD_EUR:
-        return True
-    items = shipment.items.all()
-    if not items.exists():
-        # A parcel with no items assigned carries the whole order.
-        items = shipment.order.items.all()
-    return items.filter(requires_secure_delivery=True).exists()
+    return shipment.pk in shipments_requiring_code([shipment])
+
+
+def shipments_requiring_code(shipments) -> set[int]:
+    """Rule 1 for many parcels at once, in two aggregate queries: the ids of those whose
+    order is worth the threshold or more, or that hold a flagged item (a parcel with no
+    items assigned carries the whole order, so the order's items count)."""
+    from django.db.models import Count, F, Q, Sum
+
+    from .models import OrderItem
+
+    shipments = list(shipments)
+    if not shipments:
+        return set()
+    flagged = Count("pk", filter=Q(requires_secure_delivery=True))
+    orders = {
+        row["order_id"]: row
+        for row in OrderItem.objects.filter(order_id__in={s.order_id for s in shipments})
+        .order_by()
+        .values("order_id")
+        .annotate(total=Sum(F("unit_price") * F("quantity")), flagged=flagged)
+    }
+    own_items = {
+        row["shipment_id"]: row["flagged"]
+        for row in OrderItem.objects.filter(shipment_id__in=[s.pk for s in shipments])
+        .order_by()
+        .values("shipment_id")
+        .annotate(flagged=flagged)
+    }
+    threshold = settings.SECURE_DELIVERY_THRESHOLD_EUR
+    requiring = set()
+    for shipment in shipments:
+        order = orders.get(shipment.order_id, {"total": None, "flagged": 0})
+        worth = order["total"] or Decimal("0.00")
+        # The parcel's own items when it has any, else the whole order's.
+        if worth >= threshold or own_items.get(shipment.pk, order["flagged"]):
+            requiring.add(shipment.pk)
+    return requiring
+
+
+@dataclass(frozen=True)
+class ShippingResult:
+    """What shipments_mark_shipped did: the parcels shipped, as saved, and those refused
+    because they cannot move to shipped (unchanged, with the status that forbade it)."""
+
+    shipped: list[Shipment]
+    refused: list[Shipment]
 
 
 @transaction.atomic
+def shipments_mark_shipped(
+    *, shipments, actor, delivery_day: datetime.date | None = None
+) -> ShippingResult:
+    """Ship many parcels in one transaction, set-based: the same outcome as shipping each
+    with shipment_mark_shipped, in a number of queries that does not grow with the parcels.
+
+    The rows are locked (in id order, so two batches never deadlock), each transition is
+    checked against the table and the illegal ones are skipped and reported, whether each
+    parcel needs a code is decided with aggregate queries and frozen, the timeline events,
+    codes and code emails are written in bulk, and the emails are queued once the
+    transaction commits.
+    """
+    from codes.services import codes_issue_for_shipping  # codes' services build on these
+
+    if isinstance(shipments, models.QuerySet):
+        ids = shipments.order_by().values("pk")  # a subquery: the rows are read once, locked
+    else:
+        ids = [shipment.pk for shipment in shipments]
+    locked = list(Shipment.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    now = timezone.now()
+    shipped = [s for s in locked if s.can_move_to(Shipment.Status.SHIPPED)]
+    refused = [s for s in locked if not s.can_move_to(Shipment.Status.SHIPPED)]
+    if not shipped:
+        return ShippingResult(shipped=[], refused=refused)
+    requiring = shipments_requiring_code(shipped)
+    default_day = next_working_day(local_today(now))
+    groups: dict[tuple[bool, datetime.date], list[int]] = defaultdict(list)
+    for shipment in shipped:
+        shipment.status = Shipment.Status.SHIPPED
+        shipment.requires_code = shipment.pk in requiring
+        shipment.delivery_day = delivery_day or shipment.delivery_day or default_day
+        shipment.shipped_at = now
+        groups[(shipment.requires_code, shipment.delivery_day)].append(shipment.pk)
+    # One UPDATE per distinct (needs a code, delivery day): usually one or two in all.
+    for (requires_code, day), pks in groups.items():
+        Shipment.objects.filter(pk__in=pks).update(
+            status=Shipment.Status.SHIPPED,
+            requires_code=requires_code,
+            delivery_day=day,
+            shipped_at=now,
+        )
+    TrackingEvent.objects.bulk_create(
+        (
+            TrackingEvent(shipment=s, status=Shipment.Status.SHIPPED, actor=actor, created_at=now)
+            for s in shipped
+        ),
+        batch_size=_BATCH,
+    )
+    codes_issue_for_shipping(shipments=[s for s in shipped if s.requires_code], now=now)
+    return ShippingResult(shipped=shipped, refused=refused)
+
+
+# Rows per INSERT in the bulk writes.
+_BATCH = 2000
+
+
 def shipment_mark_shipped(
     *, shipment: Shipment, actor, delivery_day: datetime.date | None = None
 ) -> Shipment:
-    """Ship the parcel: freeze whether it needs a code and, if so, issue and email one."""
-    from codes.services import code_issue  # codes' services build on these ones
+    """Ship the parcel: freeze whether it needs a code and, if so, issue and email one.
 
-    shipment = _locked(shipment)
-    now = timezone.now()
-    if not shipment.can_move_to(Shipment.Status.SHIPPED):
-        raise IllegalTransition(shipment.status, Shipment.Status.SHIPPED)
-    shipment.requires_code = shipment_requires_code(shipment)
-    shipment.delivery_day = (
-        delivery_day or shipment.delivery_day or next_working_day(local_today(now))
-    )
-    shipment.shipped_at = now
-    _move(shipment, Shipment.Status.SHIPPED, actor=actor, now=now)
-    shipment.save(update_fields=["status", "requires_code", "delivery_day", "shipped_at"])
-    if shipment.requires_code:
-        code_issue(shipment=shipment, delivery_day=shipment.delivery_day)
-    return shipment
+    The one-parcel case of shipments_mark_shipped; raises IllegalTransition when the
+    parcel cannot be shipped (and writes nothing).
+    """
+    result = shipments_mark_shipped(shipments=[shipment], actor=actor, delivery_day=delivery_day)
+    if result.refused:
+        raise IllegalTransition(result.refused[0].status, Shipment.Status.SHIPPED)
+    if not result.shipped:
+        raise Shipment.DoesNotExist(f"No shipment {shipment.pk}.")
+    return result.shipped[0]
 
 
 @transaction.atomic

@@ -89,14 +89,16 @@ def test_code_is_emailed_only_after_the_transaction_commits(customer, ops):
 
 def test_sending_task_takes_only_the_email_id(customer, ops, django_capture_on_commit_callbacks):
     with (
-        mock.patch.object(send_code_email, "delay") as delay,
+        mock.patch.object(send_code_email, "apply_async") as apply_async,
         django_capture_on_commit_callbacks(execute=True),
     ):
         shipment_mark_shipped(
             shipment=make_valuable_shipment(customer), actor=ops, delivery_day=TODAY
         )
 
-    delay.assert_called_once_with(CodeEmail.objects.get().pk)
+    apply_async.assert_called_once()
+    assert apply_async.call_args.args == ((CodeEmail.objects.get().pk,),)
+    assert set(apply_async.call_args.kwargs) <= {"producer"}
 
 
 def test_running_the_task_twice_sends_once(shipped):
