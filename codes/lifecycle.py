@@ -42,7 +42,7 @@ def wrong_entry_alerts(*, shipment: Shipment, code: DeliveryCode, now: datetime.
         code_email_request(code=code, purpose=Purpose.WRONG_CODE, now=now)
     if code.status == DeliveryCode.Status.LOCKED:
         code_email_request(code=code, purpose=Purpose.LOCKED, now=now)
-    shipment.refresh_from_db(fields=["wrong_code_entries"])
+    # The caller counted this entry under the parcel's lock: the count is current.
     if shipment.wrong_code_entries < settings.PARCEL_MAX_WRONG_ATTEMPTS:
         return False
     if not parcel_is_held(shipment=shipment):

@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -18,8 +18,8 @@ from orders.services import shipment_mark_delivered
 
 from . import tokens
 from .exceptions import CodeEntryNotAllowed, CodeGenerationFailed, OverrideReasonMissing
-from .lifecycle import parcel_hold_release, parcel_is_held, wrong_entry_alerts
-from .models import CodeEmail, CodeEntry, DeliveryCode, EntryBlock
+from .lifecycle import parcel_hold_release, wrong_entry_alerts
+from .models import CodeEmail, CodeEntry, DeliveryCode, EntryBlock, ParcelHold
 from .notifications import code_email_request, code_emails_request_issued
 from .selectors import person_is_blocked
 
@@ -157,8 +157,27 @@ def codes_issue_for_shipping(*, shipments: list[Shipment], now) -> list[Delivery
 _BATCH = 2000
 
 
-def _current_code(shipment: Shipment) -> DeliveryCode | None:
-    return shipment.codes.order_by("-issued_at", "-pk").first()
+def _current_code(shipment: Shipment, *, plain: str | None = None) -> DeliveryCode | None:
+    """The parcel's newest code. Given the code entered, it also carries, read in the
+    same statement, `parcel_is_held` (operations hold the parcel after wrong codes, rule 6)
+    and `matches_an_earlier_code` (the entry equals one of the parcel's older codes, as
+    after a reschedule, found by its keyed hash).
+
+    Called with the parcel's row lock held, in a statement begun after the lock was taken,
+    so it sees every hold committed by the entries it waited for."""
+    codes = shipment.codes.order_by("-issued_at", "-pk")
+    if plain is not None:
+        codes = codes.annotate(
+            parcel_is_held=Exists(
+                ParcelHold.objects.filter(shipment=OuterRef("shipment"), released_at__isnull=True)
+            ),
+            matches_an_earlier_code=Exists(
+                DeliveryCode.objects.filter(
+                    shipment=OuterRef("shipment"), code_hash=tokens.code_hash(plain)
+                ).exclude(pk=OuterRef("pk"))
+            ),
+        )
+    return codes.first()
 
 
 def code_verify(*, shipment: Shipment, raw_code: str, context: EntryContext) -> EntryResult:
@@ -218,6 +237,9 @@ def _refuse_if_blocked(*, context: EntryContext, shipment, now) -> EntryResult |
     """Called inside the entry's transaction, before any parcel is looked at."""
     # Locking the person first serialises their entries across all parcels, so the
     # per-person count of wrong codes is exact however many requests race (rule 6).
+    # The block is read by a statement of its own once the lock is held: a statement that
+    # waited for the lock still reads with its older snapshot (PostgreSQL, read committed),
+    # and would miss a block committed by the entry it waited for.
     _lock_person(context.user)
     if not _entry_blocked(context.user):
         return None
@@ -254,7 +276,9 @@ def _code_held_at(*, pickup_point, plain: str) -> DeliveryCode | None:
     return code if current is not None and current.pk == code.pk else None
 
 
-@transaction.atomic
+# Both callers run this inside the entry's transaction (after the person's lock): no
+# savepoint of its own is needed, only the guarantee that it runs in a transaction.
+@transaction.atomic(savepoint=False)
 def _check_and_hand_over(
     *, shipment: Shipment, plain: str, context: EntryContext, now
 ) -> EntryResult:
@@ -271,13 +295,13 @@ def _check_and_hand_over(
     if point is None and not shipment.requires_code:
         raise CodeEntryNotAllowed(f"{shipment} needs no code.")
 
-    code = _current_code(shipment)
+    code = _current_code(shipment, plain=plain)
     if point is not None and (
         shipment.status != Shipment.Status.AT_PICKUP_POINT or shipment.pickup_point_id != point.pk
     ):
         # Returned or moved between the look-up and the lock: no longer collectable here.
         outcome = Outcome.EXPIRED
-    elif parcel_is_held(shipment=shipment):
+    elif code is not None and code.parcel_is_held:
         # Rule 6: too many wrong codes in all; only operations can let it go.
         outcome = Outcome.HELD
     elif code is None or code.status in {
@@ -300,7 +324,7 @@ def _check_and_hand_over(
         )
         _record(context=context, shipment=shipment, code=code, outcome=Outcome.CORRECT, now=now)
         return EntryResult(Outcome.CORRECT, shipment=shipment)
-    elif _matches_an_earlier_code(shipment=shipment, code=code, plain=plain):
+    elif code.matches_an_earlier_code:
         # An old code of this parcel (it was rescheduled): refused, but not a guess.
         outcome = Outcome.EXPIRED
     else:
@@ -310,20 +334,19 @@ def _check_and_hand_over(
     return EntryResult(outcome, shipment=shipment)
 
 
-def _matches_an_earlier_code(*, shipment, code: DeliveryCode, plain: str) -> bool:
-    earlier = DeliveryCode.objects.filter(shipment=shipment).exclude(pk=code.pk)
-    return any(tokens.code_matches(plain, h) for h in earlier.values_list("code_hash", flat=True))
-
-
 def _count_wrong(*, shipment, code: DeliveryCode, context: EntryContext, now) -> EntryResult:
+    """Count a wrong code against the code and the parcel. Every change to these counters
+    is made under the parcel's row lock, which the caller holds, so the values read with
+    the lock plus one are the new ones: no read back after the F() updates."""
     limit = settings.CODE_MAX_WRONG_ATTEMPTS
-    DeliveryCode.objects.filter(pk=code.pk).update(wrong_attempts=F("wrong_attempts") + 1)
-    Shipment.objects.filter(pk=shipment.pk).update(wrong_code_entries=F("wrong_code_entries") + 1)
-    code.refresh_from_db(fields=["wrong_attempts"])
+    code.wrong_attempts += 1
+    changes = {"wrong_attempts": F("wrong_attempts") + 1}
     if code.wrong_attempts >= limit:
-        code.status = DeliveryCode.Status.LOCKED
-        code.save(update_fields=["status"])
+        code.status = changes["status"] = DeliveryCode.Status.LOCKED
         logger.warning("Delivery code of %s locked after %d wrong entries", shipment, limit)
+    DeliveryCode.objects.filter(pk=code.pk).update(**changes)
+    Shipment.objects.filter(pk=shipment.pk).update(wrong_code_entries=F("wrong_code_entries") + 1)
+    shipment.wrong_code_entries += 1
     is_held = wrong_entry_alerts(shipment=shipment, code=code, now=now)
     _record(context=context, shipment=shipment, code=code, outcome=Outcome.WRONG, now=now)
     person_blocked = _block_if_over_limit(context.user, now=now)
@@ -357,15 +380,16 @@ def _block_if_over_limit(user, *, now) -> bool:
     last_lifted = (
         EntryBlock.objects.filter(user=user, lifted_at__isnull=False)
         .order_by("-lifted_at")
-        .values_list("lifted_at", flat=True)
-        .first()
+        .values("lifted_at")[:1]
     )
-    wrong_entries = CodeEntry.objects.filter(
-        user=user, outcome=Outcome.WRONG, created_at__gte=since, created_at__lte=now
+    # One statement: the wrong codes in the window and after the last lift, if any.
+    wrong = (
+        CodeEntry.objects.filter(
+            user=user, outcome=Outcome.WRONG, created_at__gte=since, created_at__lte=now
+        )
+        .filter(Q(created_at__gt=Subquery(last_lifted)) | ~Exists(last_lifted))
+        .count()
     )
-    if last_lifted is not None:
-        wrong_entries = wrong_entries.filter(created_at__gt=last_lifted)
-    wrong = wrong_entries.count()
     if wrong < settings.COURIER_MAX_WRONG_ATTEMPTS:
         return False
     EntryBlock.objects.create(user=user, wrong_entries=wrong, blocked_at=now)

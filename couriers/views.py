@@ -92,10 +92,13 @@ def _entry_error(result) -> str:
 
 @never_cache
 @sensitive_post_parameters("code")
-@courier_required
-def stop_detail(request, courier, tracking_number):
+@login_required
+def stop_detail(request, tracking_number):
+    # No separate courier look-up: the stop is looked for on the signed-in person's own
+    # route for today, so anyone who is not that courier gets a 404 from this one query.
     stop = _todays_stop(request, tracking_number)
     shipment = stop.shipment
+    result = None
     form = CodeEntryForm()
     # A parcel for a pickup point is dropped there, never handed to the customer at a door.
     can_drop = shipment.status == Shipment.Status.OUT_FOR_DELIVERY and bool(
@@ -122,6 +125,11 @@ def stop_detail(request, courier, tracking_number):
                 messages.success(request, _("Delivered. The parcel has been handed over."))
                 return redirect("courier_stop", tracking_number=shipment.tracking_number)
             form.add_error("code", _entry_error(result))
+    if result is not None and shipment.requires_code:
+        # The entry just checked the block under the person's lock: no need to ask again.
+        entry_blocked = result.person_blocked or result.outcome == Outcome.BLOCKED
+    else:
+        entry_blocked = shipment.requires_code and person_is_blocked(user=request.user)
     return render(
         request,
         "couriers/stop.html",
@@ -131,7 +139,7 @@ def stop_detail(request, courier, tracking_number):
             "form": form,
             "can_hand_over": can_hand_over,
             "can_drop": can_drop,
-            "entry_blocked": shipment.requires_code and person_is_blocked(user=request.user),
+            "entry_blocked": entry_blocked,
             "blocked_message": ENTRY_MESSAGES[Outcome.BLOCKED],
             "failed_form": FailedAttemptForm(),
         },

@@ -9,10 +9,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from codes.models import CodeEntry
 from codes.services import EntryContext, code_verify
 from couriers.services import delivery_attempt_record_failure, route_add_stop
 from orders.services import shipment_mark_out_for_delivery, shipment_mark_shipped
-from tests.conftest import TODAY, make_valuable_shipment, plain_code
+from tests.conftest import TODAY, make_valuable_shipment, plain_code, wrong_code_for
 from tests.factories import OrderFactory, ShipmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -111,3 +112,49 @@ def test_todays_deliveries_queries_do_not_grow_with_stops(
     with django_assert_num_queries(one_stop):
         response = client.get(url)
     assert response.content.decode().count("data-tracking-number=") == 9
+
+
+# Code entry at the door, through the courier's page. Counted inside the test's transaction,
+# where the entry's own transaction is a SAVEPOINT/RELEASE pair (BEGIN/COMMIT in production,
+# which are not counted): session, user, the stop on today's route; the person's lock, then
+# their block (a statement of its own, after the lock), the parcel's lock, then its current
+# code with its hold and whether the entry matches an older code; then the writes.
+ENTRY_TRANSACTION = 2
+
+
+def _enter(client, shipment, code):
+    return client.post(reverse("courier_stop", args=[shipment.tracking_number]), {"code": code})
+
+
+def test_wrong_code_entry_issues_a_fixed_small_number_of_queries(
+    client, courier, out_for_delivery, django_assert_num_queries
+):
+    # Given a courier who already entered one wrong code (its alert email is asked for once)
+    client.force_login(courier.user)
+    _enter(client, out_for_delivery, wrong_code_for(out_for_delivery))
+
+    wrong = wrong_code_for(out_for_delivery)
+
+    # When they enter another wrong code
+    # Then: 3 reads for the request, 2 locks, the block, the code, 2 counter updates, the
+    # audit row, the per-person count
+    with django_assert_num_queries(3 + 2 + 1 + 1 + 2 + 1 + 1 + ENTRY_TRANSACTION):
+        response = _enter(client, out_for_delivery, wrong)
+    assert response.status_code == 200
+    assert CodeEntry.objects.filter(outcome="wrong").count() == 2
+
+
+def test_right_code_entry_issues_a_fixed_small_number_of_queries(
+    client, courier, out_for_delivery, django_assert_num_queries
+):
+    # Given a courier at the door of a parcel out for delivery
+    client.force_login(courier.user)
+    right = plain_code(out_for_delivery)
+
+    # When they enter the right code
+    # Then: 3 reads for the request, 2 locks, the block, the code, the code used, the
+    # timeline event, the parcel delivered, the audit row
+    with django_assert_num_queries(3 + 2 + 1 + 1 + 3 + 1 + ENTRY_TRANSACTION):
+        response = _enter(client, out_for_delivery, right)
+    assert response.status_code == 302
+    assert CodeEntry.objects.get().outcome == "correct"
