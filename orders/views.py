@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from codes.exceptions import NoCodeToResend, ResendLimitReached
 from codes.lifecycle import code_resend
-from codes.selectors import code_alert_for_customer, code_visible_to_customer
+from codes.selectors import code_alert_for_customer, visible_code_of, with_visible_code
 
 from .exceptions import IllegalTransition, PickupPointUnavailable
 from .forms import PickupPointChoiceForm
@@ -32,10 +32,12 @@ def order_list(request):
 @login_required
 def track(request, tracking_number):
     # Another customer's parcel is a 404, never a 403 that would confirm it exists.
+    # The parcel, its timeline and its usable code: the code is read with the parcel.
     shipment = get_object_or_404(
-        shipments_for_customer(user=request.user), tracking_number=tracking_number
+        with_visible_code(shipments_for_customer(user=request.user), now=timezone.now()),
+        tracking_number=tracking_number,
     )
-    code = code_visible_to_customer(shipment=shipment, now=timezone.now())
+    code = visible_code_of(shipment)
     return render(
         request,
         "orders/track.html",

@@ -158,3 +158,17 @@ def test_right_code_entry_issues_a_fixed_small_number_of_queries(
         response = _enter(client, out_for_delivery, right)
     assert response.status_code == 302
     assert CodeEntry.objects.get().outcome == "correct"
+
+
+def test_tracking_page_reads_the_code_with_the_parcel(
+    client, customer, out_for_delivery, django_assert_num_queries
+):
+    # Given a customer whose parcel is out for delivery with its code
+    client.force_login(customer)
+    url = reverse("track", args=[out_for_delivery.tracking_number])
+
+    # When they open its tracking page
+    # Then: session, user, the parcel with its usable code, its timeline
+    with django_assert_num_queries(4):
+        response = client.get(url)
+    assert plain_code(out_for_delivery)[:3] in response.content.decode()
