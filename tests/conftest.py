@@ -2,11 +2,13 @@
 
 import datetime
 import os
+import threading
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 from cryptography.fernet import Fernet
+from django.db import connection
 
 from codes import tokens
 from codes.models import DeliveryCode
@@ -41,6 +43,13 @@ def skip_or_fail(reason: str):
     if IN_CI:
         pytest.fail(f"{reason} (required when CI=true)")
     pytest.skip(reason)
+
+
+@pytest.fixture
+def postgresql_only():
+    """Row-lock races are only meaningful on PostgreSQL (SQLite serialises all writes)."""
+    if connection.vendor != "postgresql":
+        skip_or_fail("Row locks need PostgreSQL (set DATABASE_URL)")
 
 
 @pytest.fixture(autouse=True)
@@ -171,3 +180,29 @@ def at_pickup_point(pickup_point, customer, ops, django_capture_on_commit_callba
     """A valuable parcel held at the pickup point, its code emailed to the customer."""
     with django_capture_on_commit_callbacks(execute=True):
         return make_parcel_at(pickup_point, customer, ops)
+
+
+def race(work, n):
+    """Run work(i) in n threads released at once; return (results, errors).
+
+    Each thread closes its own database connection, so PostgreSQL sees n real sessions
+    competing for the same rows.
+    """
+    barrier = threading.Barrier(n)
+    results, errors = [], []
+
+    def run(i):
+        try:
+            barrier.wait()
+            results.append(work(i))
+        except Exception as error:  # noqa: BLE001 - collected and asserted by the caller
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, errors

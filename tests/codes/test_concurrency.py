@@ -4,55 +4,24 @@ Each thread has its own database connection, so the row locks in code_verify are
 keeps these numbers right; SQLite serialises whole transactions and proves nothing here.
 """
 
-import threading
-
 import pytest
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
 from codes.models import CodeEntry, DeliveryCode, EntryBlock
 from orders.models import Shipment
 from tests.codes.test_entry_block import _enter, parcels_on_route
-from tests.conftest import plain_code, skip_or_fail, wrong_code_for
+from tests.conftest import plain_code, race, wrong_code_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgresql_only")]
 
 Outcome = CodeEntry.Outcome
-
-
-@pytest.fixture(autouse=True)
-def _postgresql_only():
-    if connection.vendor != "postgresql":
-        skip_or_fail("Row locks need PostgreSQL (set DATABASE_URL)")
-
-
-def _race(work, n):
-    """Run work(i) in n threads released at once; collect results and errors."""
-    barrier = threading.Barrier(n)
-    results, errors = [], []
-
-    def run(i):
-        try:
-            barrier.wait()
-            results.append(work(i))
-        except Exception as error:  # noqa: BLE001 - collected and asserted below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results, errors
 
 
 def test_concurrent_wrong_codes_lock_one_parcel_at_exactly_five(out_for_delivery, courier):
     wrong = wrong_code_for(out_for_delivery)
 
-    outcomes, errors = _race(lambda i: _enter(out_for_delivery, wrong, courier.user).outcome, 9)
+    outcomes, errors = race(lambda i: _enter(out_for_delivery, wrong, courier.user).outcome, 9)
 
     out_for_delivery.refresh_from_db()
     code = DeliveryCode.objects.get(shipment=out_for_delivery)
@@ -67,7 +36,7 @@ def test_concurrent_wrong_codes_across_parcels_block_the_courier_at_exactly_ten(
 ):
     many = parcels_on_route(n=16, customer=customer, route=route, ops=ops)
 
-    outcomes, errors = _race(
+    outcomes, errors = race(
         lambda i: _enter(many[i], wrong_code_for(many[i]), courier.user).outcome, 16
     )
 
@@ -88,7 +57,7 @@ def test_twenty_concurrent_right_codes_deliver_once_and_show_no_error_page(
         client.force_login(courier.user)
         clients.append(client)
 
-    responses, errors = _race(lambda i: clients[i].post(url, {"code": code}), 20)
+    responses, errors = race(lambda i: clients[i].post(url, {"code": code}), 20)
 
     # Then: one delivery, one success record; every other courier's tap ends on the
     # confirmation (redirected to it, or, if it came in after the handover, shown it)

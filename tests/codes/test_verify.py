@@ -1,17 +1,15 @@
 """Entering a code at the door (rules 4, 5, 6, 7, 10)."""
 
 import datetime
-import threading
 
 import pytest
-from django.db import connection
 
 from codes.models import CodeEntry, DeliveryCode
 from codes.services import EntryContext, code_verify
 from couriers.services import route_add_stop
 from orders.models import Shipment
 from orders.services import shipment_mark_out_for_delivery, shipment_mark_shipped
-from tests.conftest import make_valuable_shipment, plain_code, skip_or_fail, wrong_code_for
+from tests.conftest import make_valuable_shipment, plain_code, wrong_code_for
 from tests.factories import CourierFactory, RouteFactory
 
 pytestmark = pytest.mark.django_db
@@ -219,28 +217,3 @@ def test_code_entries_cannot_be_changed_or_deleted(out_for_delivery, courier):
         entry.save()
     with pytest.raises(PermissionError):
         entry.delete()
-
-
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_submissions_of_the_right_code_deliver_once(out_for_delivery, courier):
-    if connection.vendor != "postgresql":
-        skip_or_fail("Row locks need PostgreSQL (set DATABASE_URL)")
-    code = plain_code(out_for_delivery)
-    results = []
-    barrier = threading.Barrier(8)
-
-    def submit():
-        barrier.wait()
-        try:
-            results.append(_enter(out_for_delivery, code, courier).outcome)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=submit) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert sorted(results) == ["already_delivered"] * 7 + ["correct"]
-    assert out_for_delivery.events.filter(status=Shipment.Status.DELIVERED).count() == 1

@@ -1,10 +1,7 @@
 """Racing at the counter on PostgreSQL: a parcel is released once, and parcels arriving at
 one point together still get codes that all differ there."""
 
-import threading
-
 import pytest
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -12,36 +9,9 @@ from codes import tokens
 from codes.models import CodeEntry, DeliveryCode
 from orders.models import Shipment
 from orders.services import shipment_mark_shipped, shipment_receive_at_pickup_point
-from tests.conftest import TODAY, make_valuable_shipment, plain_code, skip_or_fail
+from tests.conftest import TODAY, make_valuable_shipment, plain_code, race
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _postgresql_only():
-    if connection.vendor != "postgresql":
-        skip_or_fail("Row locks need PostgreSQL (set DATABASE_URL)")
-
-
-def _race(work, n):
-    barrier = threading.Barrier(n)
-    results, errors = [], []
-
-    def run(i):
-        try:
-            barrier.wait()
-            results.append(work(i))
-        except Exception as error:  # noqa: BLE001 - collected and asserted below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results, errors
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgresql_only")]
 
 
 def test_ten_concurrent_releases_of_one_code_hand_the_parcel_over_once(
@@ -55,7 +25,7 @@ def test_ten_concurrent_releases_of_one_code_hand_the_parcel_over_once(
         client.force_login(operator)
         clients.append(client)
 
-    responses, errors = _race(lambda i: clients[i].post(url, {"code": code}), 10)
+    responses, errors = race(lambda i: clients[i].post(url, {"code": code}), 10)
 
     assert errors == []
     assert [r.status_code for r in responses] == [302] * 10
@@ -78,7 +48,7 @@ def test_parcels_arriving_together_with_the_same_code_get_different_codes(
     monkeypatch.undo()
 
     # When they are all received at the point at the same moment
-    _, errors = _race(
+    _, errors = race(
         lambda i: shipment_receive_at_pickup_point(
             shipment=parcels[i], pickup_point=pickup_point, actor=operator
         ),
