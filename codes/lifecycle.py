@@ -16,6 +16,7 @@ from orders.services import missed_deliveries, shipment_record_missed_delivery
 from .exceptions import NoCodeToResend, ResendLimitReached
 from .models import CodeEmail, DeliveryCode, ParcelHold
 from .notifications import code_email_request
+from .selectors import parcel_is_held
 
 logger = logging.getLogger(__name__)
 
@@ -25,10 +26,6 @@ RESEND_WINDOW = datetime.timedelta(hours=1)
 
 
 # --- Wrong entries: alerts and the parcel hold ----------------------------------------------
-
-
-def parcel_is_held(*, shipment: Shipment) -> bool:
-    return ParcelHold.objects.filter(shipment=shipment, released_at__isnull=True).exists()
 
 
 def wrong_entry_alerts(*, shipment: Shipment, code: DeliveryCode, now: datetime.datetime) -> bool:

@@ -27,23 +27,6 @@ class VisibleCode:
         return last_valid_minute(self.valid_until)
 
 
-def code_visible_to_customer(*, shipment: Shipment, now: datetime.datetime) -> VisibleCode | None:
-    """The parcel's code while it can still be used, decrypted for its customer only."""
-    code = (
-        DeliveryCode.objects.filter(
-            shipment=shipment, status=DeliveryCode.Status.ACTIVE, valid_until__gt=now
-        )
-        .only("code_encrypted", "delivery_day", "valid_until")
-        .first()
-    )
-    if code is None:
-        return None
-    digits = tokens.decrypt(code.code_encrypted)
-    if digits is None:
-        return None
-    return VisibleCode(digits=digits, delivery_day=code.delivery_day, valid_until=code.valid_until)
-
-
 def with_visible_code(shipments: QuerySet[Shipment], *, now: datetime.datetime) -> QuerySet:
     """The parcels, each with its code while it can still be used read in the same statement
     (still encrypted), for visible_code_of: the tracking page's one query for both."""
@@ -58,7 +41,8 @@ def with_visible_code(shipments: QuerySet[Shipment], *, now: datetime.datetime) 
 
 
 def visible_code_of(shipment: Shipment) -> VisibleCode | None:
-    """What code_visible_to_customer says, for a parcel read through with_visible_code."""
+    """The parcel's code while it can still be used, decrypted for its customer only,
+    for a parcel read through with_visible_code."""
     if shipment.visible_code_encrypted is None:
         return None
     digits = tokens.decrypt(shipment.visible_code_encrypted)
@@ -76,12 +60,17 @@ def person_is_blocked(*, user) -> bool:
     return EntryBlock.objects.filter(user=user, lifted_at__isnull=True).exists()
 
 
+def parcel_is_held(*, shipment: Shipment) -> bool:
+    """Rule 6: held for operations after too many wrong codes, and not yet released."""
+    return ParcelHold.objects.filter(shipment=shipment, released_at__isnull=True).exists()
+
+
 def code_alert_for_customer(*, shipment: Shipment) -> str | None:
     """Why the customer has no code to see: 'held' (wrong codes in all; operations hold the
     parcel) or 'locked' (the current code locked; a new one comes with the next day)."""
     if shipment.is_delivered or not shipment.requires_code:
         return None
-    if ParcelHold.objects.filter(shipment=shipment, released_at__isnull=True).exists():
+    if parcel_is_held(shipment=shipment):
         return "held"
     current = shipment.codes.order_by("-issued_at", "-pk").values_list("status", flat=True).first()
     if current == DeliveryCode.Status.LOCKED:

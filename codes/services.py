@@ -228,7 +228,7 @@ def code_verify_at_pickup_point(
 
 def _record_malformed(*, context: EntryContext, shipment, now) -> EntryResult:
     # Malformed input is a typing slip, not a guess: recorded but never counted.
-    outcome = Outcome.BLOCKED if _entry_blocked(context.user) else Outcome.MALFORMED
+    outcome = Outcome.BLOCKED if person_is_blocked(user=context.user) else Outcome.MALFORMED
     _record(context=context, shipment=shipment, outcome=outcome, now=now)
     return EntryResult(outcome)
 
@@ -241,7 +241,7 @@ def _refuse_if_blocked(*, context: EntryContext, shipment, now) -> EntryResult |
     # waited for the lock still reads with its older snapshot (PostgreSQL, read committed),
     # and would miss a block committed by the entry it waited for.
     _lock_person(context.user)
-    if not _entry_blocked(context.user):
+    if not person_is_blocked(user=context.user):
         return None
     # Refused before the parcel is even looked at: its counters stay untouched.
     _record(context=context, shipment=shipment, outcome=Outcome.BLOCKED, now=now)
@@ -364,10 +364,6 @@ def _count_wrong(*, shipment, code: DeliveryCode, context: EntryContext, now) ->
 def _lock_person(user) -> None:
     # The user row is the one row every entry by this person shares, whatever the parcel.
     get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk").get()
-
-
-def _entry_blocked(user) -> bool:
-    return person_is_blocked(user=user)
 
 
 def _block_if_over_limit(user, *, now) -> bool:

@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from . import notifications
 from .lifecycle import code_day_end_sweep
-from .models import CodeEmail, DeliveryCode
 
 # Worth another try later: the mail server, the network or the database is down or slow.
 # (A database error after the send means the email may go out twice: at least once wins.)
@@ -46,18 +45,6 @@ class CodeEmailTask(Task):
 def send_code_email(code_email_id: int) -> bool:
     """Send one customer email about a code, unless it already went out."""
     return notifications.code_email_send(code_email_id=code_email_id)
-
-
-@shared_task
-def send_delivery_code_email(code_id: int) -> bool:
-    """Queue the issue email of a code by the code's id; kept for callers that have only it."""
-    code = DeliveryCode.objects.filter(pk=code_id).first()
-    if code is None:
-        return False
-    email = notifications.code_email_request(
-        code=code, purpose=CodeEmail.Purpose.ISSUED, now=timezone.now()
-    )
-    return email is not None
 
 
 @shared_task

@@ -7,12 +7,16 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models, transaction
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from .days import first_working_day_from, last_collection_day, local_today, next_working_day
 from .exceptions import IllegalTransition, PickupPointUnavailable
-from .models import Shipment, TrackingEvent
+from .models import OrderItem, Shipment, TrackingEvent
+
+# Rows per INSERT in the bulk writes.
+_BATCH = 2000
 
 
 def _move(
@@ -34,19 +38,10 @@ def _locked(shipment: Shipment) -> Shipment:
     return Shipment.objects.select_for_update().select_related("order").get(pk=shipment.pk)
 
 
-def shipment_requires_code(shipment: Shipment) -> bool:
-    """Rule 1: the order is worth the threshold or more, or the parcel holds a flagged item."""
-    return shipment.pk in shipments_requiring_code([shipment])
-
-
 def shipments_requiring_code(shipments) -> set[int]:
     """Rule 1 for many parcels at once, in two aggregate queries: the ids of those whose
     order is worth the threshold or more, or that hold a flagged item (a parcel with no
     items assigned carries the whole order, so the order's items count)."""
-    from django.db.models import Count, F, Q, Sum
-
-    from .models import OrderItem
-
     shipments = list(shipments)
     if not shipments:
         return set()
@@ -136,10 +131,6 @@ def shipments_mark_shipped(
     )
     codes_issue_for_shipping(shipments=[s for s in shipped if s.requires_code], now=now)
     return ShippingResult(shipped=shipped, refused=refused)
-
-
-# Rows per INSERT in the bulk writes.
-_BATCH = 2000
 
 
 def shipment_mark_shipped(

@@ -6,8 +6,9 @@ from django.contrib.admin.models import LogEntry
 from django.core import mail
 from django.urls import reverse
 
-from codes.lifecycle import parcel_hold_release, parcel_is_held
+from codes.lifecycle import parcel_hold_release
 from codes.models import CodeEmail, CodeEntry, ParcelHold
+from codes.selectors import parcel_is_held
 from codes.services import EntryContext, code_verify
 from couriers.models import DeliveryAttempt
 from couriers.services import delivery_attempt_record_failure

@@ -14,7 +14,7 @@ from django.core.mail import EmailMultiAlternatives
 from codes import notifications
 from codes.models import CodeEmail, DeliveryCode
 from codes.services import EntryContext, code_verify
-from codes.tasks import queue_unsent_code_emails, send_code_email, send_delivery_code_email
+from codes.tasks import queue_unsent_code_emails, send_code_email
 from orders.models import Order
 from orders.services import shipment_mark_shipped
 from otpdelivery.celery import app as celery_app
@@ -174,8 +174,12 @@ def test_email_of_a_replaced_code_is_not_sent(shipped):
     assert mail.outbox == []
 
 
-def test_issue_email_is_asked_for_once_per_code(shipped):
-    assert send_delivery_code_email(DeliveryCode.objects.get().pk) is False
+def test_issue_email_is_asked_for_once_per_code(shipped, frozen_now):
+    code = DeliveryCode.objects.get()
+
+    assert not notifications.code_email_request(
+        code=code, purpose=CodeEmail.Purpose.ISSUED, now=frozen_now
+    )
 
     assert CodeEmail.objects.count() == 1
 

@@ -199,8 +199,8 @@ def test_second_override_records_already_delivered(out_for_delivery, ops):
 def test_override_releases_a_parcel_held_after_wrong_codes(
     ops_client, out_for_delivery, courier, ops, settings
 ):
-    from codes.lifecycle import parcel_is_held
     from codes.models import ParcelHold
+    from codes.selectors import parcel_is_held
     from codes.services import code_verify
     from tests.conftest import wrong_code_for
 
