@@ -15,7 +15,6 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
@@ -25,6 +24,7 @@ from kombu.exceptions import OperationalError
 
 from orders.days import delivery_time_zone, end_of_day, last_valid_minute
 from orders.models import Shipment
+from otpdelivery.emails import render_email
 
 from . import tokens
 from .models import CodeEmail, DeliveryCode
@@ -53,7 +53,7 @@ def code_email_request(*, code: DeliveryCode, purpose: str, now: datetime.dateti
             return None
     else:
         email = CodeEmail.objects.create(code=code, purpose=purpose, requested_at=now)
-    transaction.on_commit(partial(code_email_queue, code_email_id=email.pk))
+    transaction.on_commit(partial(code_emails_queue, code_email_ids=[email.pk]))
     return email
 
 
@@ -78,9 +78,11 @@ QUEUE_CHUNK = 500
 
 
 def code_emails_queue(*, code_email_ids: list[int]) -> int:
-    """Hand many emails to Celery over one broker connection, one task (one id) each.
-    With the broker down this logs and stops: the rest stay unsent in the database and
-    are queued again later, as with code_email_queue. Returns how many were queued."""
+    """Hand emails to Celery over one broker connection, one task (one id) each.
+
+    With the broker down this logs and stops rather than failing the request that committed
+    them: the rest stay unsent in the database and are queued again later
+    (queue_unsent_code_emails). Returns how many were queued."""
     from .tasks import send_code_email
 
     queued = 0
@@ -95,21 +97,6 @@ def code_emails_queue(*, code_email_ids: list[int]) -> int:
             len(code_email_ids) - queued,
         )
     return queued
-
-
-def code_email_queue(*, code_email_id: int) -> bool:
-    """Hand the email to Celery. With the broker down this logs and returns False instead of
-    failing the request that committed it: the row stays unsent and is queued again later."""
-    from .tasks import send_code_email
-
-    try:
-        send_code_email.delay(code_email_id)
-    except OperationalError:
-        logger.warning(
-            "Broker unreachable; code email %s stays queued in the database", code_email_id
-        )
-        return False
-    return True
 
 
 @transaction.atomic
@@ -284,25 +271,26 @@ def build_message(email: CodeEmail) -> EmailMultiAlternatives | None:
     is_replacement = shipment.codes.filter(pk__lt=code.pk).exists()
     with translation.override(order.language or settings.LANGUAGE_CODE):
         texts = _texts(email, is_replacement=is_replacement)
-        context = {
-            **texts,
-            "shipment": shipment,
-            "order": order,
-            "carries_code": digits is not None,
-            "code_grouped": tokens.group_for_reading(digits) if digits else "",
-            "delivery_day": code.delivery_day,
-            "valid_until": last_valid_minute(code.valid_until),
-            "tracking_url": _tracking_url(shipment),
-            "structured_data": (
-                _structured_data(shipment=shipment, code=code, digits=digits) if digits else ""
-            ),
-            "language": translation.get_language(),
-        }
-        text = render_to_string("codes/email/code.txt", context)
-        html = render_to_string("codes/email/code.html", context)
-    message = EmailMultiAlternatives(subject=texts["subject"], body=text, to=[order.email])
-    message.attach_alternative(html, "text/html")
-    return message
+    context = {
+        **texts,
+        "shipment": shipment,
+        "order": order,
+        "carries_code": digits is not None,
+        "code_grouped": tokens.group_for_reading(digits) if digits else "",
+        "delivery_day": code.delivery_day,
+        "valid_until": last_valid_minute(code.valid_until),
+        "tracking_url": _tracking_url(shipment),
+        "structured_data": (
+            _structured_data(shipment=shipment, code=code, digits=digits) if digits else ""
+        ),
+    }
+    return render_email(
+        template="codes/email/code",
+        context=context,
+        subject=texts["subject"],
+        to=order.email,
+        language=order.language,
+    )
 
 
 # --- Pickup points ------------------------------------------------------------------
@@ -331,10 +319,9 @@ def _pickup_ready_message(email: CodeEmail, digits: str) -> EmailMultiAlternativ
         "valid_until": last_valid_minute(code.valid_until),
         "tracking_url": _tracking_url(shipment),
     }
-    with translation.override(shipment.order.language or settings.LANGUAGE_CODE):
-        subject = render_to_string("codes/email/pickup_ready_subject.txt", context).strip()
-        text = render_to_string("codes/email/pickup_ready.txt", context)
-        html = render_to_string("codes/email/pickup_ready.html", context)
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[shipment.order.email])
-    message.attach_alternative(html, "text/html")
-    return message
+    return render_email(
+        template="codes/email/pickup_ready",
+        context=context,
+        to=shipment.order.email,
+        language=shipment.order.language,
+    )

@@ -51,9 +51,7 @@ def send_code_email(code_email_id: int) -> bool:
 def queue_unsent_code_emails() -> int:
     """Queue again the emails whose task never reached a worker (broker down at the time)."""
     ids = notifications.unsent_code_email_ids(now=timezone.now())
-    for code_email_id in ids:
-        notifications.code_email_queue(code_email_id=code_email_id)
-    return len(ids)
+    return notifications.code_emails_queue(code_email_ids=ids)
 
 
 @shared_task
