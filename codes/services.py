@@ -76,6 +76,23 @@ def _record(
     )
 
 
+def _draw_code(
+    *, shipment: Shipment, delivery_day: datetime.date, pickup_point, now
+) -> DeliveryCode:
+    """A fresh code for the parcel and day, not saved: only its hash and ciphertext are
+    kept, the plain digits go out of scope here."""
+    plain = tokens.generate_code()
+    return DeliveryCode(
+        shipment=shipment,
+        code_hash=tokens.code_hash(plain),
+        code_encrypted=tokens.encrypt(plain),
+        delivery_day=delivery_day,
+        valid_until=end_of_day(delivery_day),
+        pickup_point=pickup_point,
+        issued_at=now,
+    )
+
+
 def _create_code(
     *, shipment: Shipment, delivery_day: datetime.date, pickup_point, now
 ) -> DeliveryCode:
@@ -83,20 +100,15 @@ def _create_code(
     equal, so a draw that collides there (the database constraint says so) is thrown away
     and drawn again; the savepoint keeps the caller's transaction usable on PostgreSQL."""
     for _draw in range(_MAX_DRAWS):
-        plain = tokens.generate_code()
+        code = _draw_code(
+            shipment=shipment, delivery_day=delivery_day, pickup_point=pickup_point, now=now
+        )
         try:
             with transaction.atomic():
-                return DeliveryCode.objects.create(
-                    shipment=shipment,
-                    code_hash=tokens.code_hash(plain),
-                    code_encrypted=tokens.encrypt(plain),
-                    delivery_day=delivery_day,
-                    valid_until=end_of_day(delivery_day),
-                    pickup_point=pickup_point,
-                    issued_at=now,
-                )
+                code.save(force_insert=True)
         except IntegrityError:
             continue
+        return code
     raise CodeGenerationFailed(f"No free code found for {shipment} after {_MAX_DRAWS} draws.")
 
 
@@ -134,21 +146,15 @@ def codes_issue_for_shipping(*, shipments: list[Shipment], now) -> list[Delivery
     DeliveryCode.objects.filter(
         shipment_id__in=[s.pk for s in shipments], status=DeliveryCode.Status.ACTIVE
     ).update(status=DeliveryCode.Status.REVOKED)
-    codes = []
-    for shipment in shipments:
-        plain = tokens.generate_code()
-        codes.append(
-            DeliveryCode(
-                shipment=shipment,
-                code_hash=tokens.code_hash(plain),
-                code_encrypted=tokens.encrypt(plain),
-                delivery_day=shipment.delivery_day,
-                valid_until=end_of_day(shipment.delivery_day),
-                pickup_point=None,
-                issued_at=now,
+    codes = DeliveryCode.objects.bulk_create(
+        (
+            _draw_code(
+                shipment=shipment, delivery_day=shipment.delivery_day, pickup_point=None, now=now
             )
-        )
-    codes = DeliveryCode.objects.bulk_create(codes, batch_size=_BATCH)
+            for shipment in shipments
+        ),
+        batch_size=_BATCH,
+    )
     code_emails_request_issued(codes=codes, now=now)
     return codes
 
