@@ -217,9 +217,11 @@ def shipment_record_missed_delivery(*, shipment_id: int, now: datetime.datetime)
     midnight). False, and nothing written, when the parcel was handed over or moved on
     since it was picked out: running this twice is harmless.
     """
-    shipment = Shipment.objects.select_for_update().select_related("order").get(pk=shipment_id)
     today = local_today(now)
-    if not is_missed_delivery(shipment, today=today):
+    # Locked through the sweep's own filter: PostgreSQL checks the row against it again
+    # once the lock is granted, so a parcel handed over meanwhile is not found.
+    shipment = missed_deliveries(today=today).select_for_update().filter(pk=shipment_id).first()
+    if shipment is None:
         return False
     new_day = first_working_day_from(max(today, shipment.delivery_day + datetime.timedelta(days=1)))
     # Stored untranslated: the tracking page translates notes for whoever reads them.
@@ -228,26 +230,23 @@ def shipment_record_missed_delivery(*, shipment_id: int, now: datetime.datetime)
     return True
 
 
+def _still_out_after_their_day(*, today: datetime.date):
+    return Shipment.objects.filter(status=Shipment.Status.OUT_FOR_DELIVERY, delivery_day__lt=today)
+
+
 def missed_deliveries(*, today: datetime.date):
     """Home deliveries whose delivery day has ended with the parcel still on the road.
 
-    Parcels at or bound for a pickup point are left alone: their code runs to the end of
-    the holding period and that flow has its own rules.
+    Parcels bound for a pickup point are left to shipments_record_missed_drops: their code
+    is issued on arrival at the point, and that flow has its own rules.
     """
-    return Shipment.objects.filter(
-        status=Shipment.Status.OUT_FOR_DELIVERY,
-        pickup_point__isnull=True,
-        delivery_day__lt=today,
-    )
+    return _still_out_after_their_day(today=today).filter(pickup_point__isnull=True)
 
 
-def is_missed_delivery(shipment: Shipment, *, today: datetime.date) -> bool:
-    return (
-        shipment.status == Shipment.Status.OUT_FOR_DELIVERY
-        and shipment.pickup_point_id is None
-        and shipment.delivery_day is not None
-        and shipment.delivery_day < today
-    )
+def _check_bulk_move(source: str, target: str) -> None:
+    """Set-based moves bypass _move, but not the transition table."""
+    if target not in Shipment.TRANSITIONS[source]:
+        raise IllegalTransition(source, target)
 
 
 @transaction.atomic
@@ -309,8 +308,7 @@ def shipments_return_uncollected(*, now: datetime.datetime | None = None) -> lis
     from .tasks import send_parcel_returned_email
 
     now = now or timezone.now()
-    if not Shipment.TRANSITIONS[Shipment.Status.AT_PICKUP_POINT] >= {Shipment.Status.RETURNED}:
-        raise IllegalTransition(Shipment.Status.AT_PICKUP_POINT, Shipment.Status.RETURNED)
+    _check_bulk_move(Shipment.Status.AT_PICKUP_POINT, Shipment.Status.RETURNED)
     # skip_locked: a parcel being released at this very moment is left to its release.
     overdue = list(
         Shipment.objects.select_for_update(skip_locked=True)
@@ -347,18 +345,12 @@ def shipments_record_missed_drops(*, now: datetime.datetime | None = None) -> li
     idempotent: a second run finds nothing left. Returns the ids moved.
     """
     now = now or timezone.now()
-    if not Shipment.TRANSITIONS[Shipment.Status.OUT_FOR_DELIVERY] >= {
-        Shipment.Status.DELIVERY_FAILED
-    }:
-        raise IllegalTransition(Shipment.Status.OUT_FOR_DELIVERY, Shipment.Status.DELIVERY_FAILED)
+    _check_bulk_move(Shipment.Status.OUT_FOR_DELIVERY, Shipment.Status.DELIVERY_FAILED)
     today = local_today(now)
     missed = list(
-        Shipment.objects.select_for_update(skip_locked=True)
-        .filter(
-            status=Shipment.Status.OUT_FOR_DELIVERY,
-            pickup_point__isnull=False,
-            delivery_day__lt=today,
-        )
+        _still_out_after_their_day(today=today)
+        .filter(pickup_point__isnull=False)
+        .select_for_update(skip_locked=True)
         .values_list("pk", flat=True)
     )
     if not missed:
