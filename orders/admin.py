@@ -69,22 +69,13 @@ class DeliveryCodeInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
 
 
-def _apply(modeladmin, request, queryset, service, done_message):
-    done = 0
-    for shipment in queryset:
-        try:
-            service(shipment=shipment, actor=request.user)
-        except IllegalTransition:
-            modeladmin.message_user(
-                request,
-                _("%(tracking)s was not changed: it is %(status)s.")
-                % {"tracking": shipment, "status": shipment.get_status_display()},
-                messages.WARNING,
-            )
-        else:
-            done += 1
-    if done:
-        modeladmin.message_user(request, done_message(done), messages.SUCCESS)
+def _warn_not_changed(modeladmin, request, shipment) -> None:
+    modeladmin.message_user(
+        request,
+        _("%(tracking)s was not changed: it is %(status)s.")
+        % {"tracking": shipment, "status": shipment.get_status_display()},
+        messages.WARNING,
+    )
 
 
 class PickupParcelFilter(admin.SimpleListFilter):
@@ -349,12 +340,7 @@ class ShipmentAdmin(admin.ModelAdmin):
         # Set-based: one transaction and a fixed number of queries however many are picked.
         result = shipments_mark_shipped(shipments=queryset.only("pk"), actor=request.user)
         for shipment in result.refused:
-            self.message_user(
-                request,
-                _("%(tracking)s was not changed: it is %(status)s.")
-                % {"tracking": shipment, "status": shipment.get_status_display()},
-                messages.WARNING,
-            )
+            _warn_not_changed(self, request, shipment)
         if done := len(result.shipped):
             self.message_user(
                 request,
@@ -369,15 +355,22 @@ class ShipmentAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Mark as out for delivery"))
     def mark_as_out_for_delivery(self, request, queryset):
-        _apply(
-            self,
-            request,
-            queryset,
-            shipment_mark_out_for_delivery,
-            lambda n: (
+        done = 0
+        for shipment in queryset:
+            try:
+                shipment_mark_out_for_delivery(shipment=shipment, actor=request.user)
+            except IllegalTransition:
+                _warn_not_changed(self, request, shipment)
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request,
                 ngettext(
-                    "%(count)d parcel out for delivery.", "%(count)d parcels out for delivery.", n
+                    "%(count)d parcel out for delivery.",
+                    "%(count)d parcels out for delivery.",
+                    done,
                 )
-                % {"count": n}
-            ),
-        )
+                % {"count": done},
+                messages.SUCCESS,
+            )

@@ -81,6 +81,7 @@ def _release_error(result) -> str:
 @operator_required
 def point_detail(request, point):
     form = ReleaseForm()
+    result = None
     if request.method == "POST":
         form = ReleaseForm(request.POST)
         if form.is_valid():
@@ -96,10 +97,16 @@ def point_detail(request, point):
                     tracking_number=result.shipment.tracking_number,
                 )
             form.add_error("code", _release_error(result))
-    return _render_point(request, point, release_form=form, receipt_form=ReceiptForm())
+    # The entry just checked the block under the person's lock: no need to ask again.
+    entry_blocked = None
+    if result is not None:
+        entry_blocked = result.person_blocked or result.outcome == Outcome.BLOCKED
+    return _render_point(
+        request, point, release_form=form, receipt_form=ReceiptForm(), entry_blocked=entry_blocked
+    )
 
 
-def _render_point(request, point, *, release_form, receipt_form, status=200):
+def _render_point(request, point, *, release_form, receipt_form, entry_blocked=None):
     return render(
         request,
         "pickup/point.html",
@@ -109,10 +116,11 @@ def _render_point(request, point, *, release_form, receipt_form, status=200):
             "on_their_way": list(parcels_on_their_way_to(pickup_point=point)),
             "form": release_form,
             "receipt_form": receipt_form,
-            "entry_blocked": person_is_blocked(user=request.user),
+            "entry_blocked": (
+                person_is_blocked(user=request.user) if entry_blocked is None else entry_blocked
+            ),
             "blocked_message": RELEASE_MESSAGES[Outcome.BLOCKED],
         },
-        status=status,
     )
 
 
