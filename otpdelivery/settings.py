@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "codes",
     "couriers",
     "pickup",
+    "alerts",
 ]
 
 MIDDLEWARE = [
