@@ -20,6 +20,9 @@ class DeliveryCode(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE
     )
+    # Never filtered, sorted, searched or shown in the admin (otpdelivery.secret_fields).
+    secret_fields = ("code_hash", "code_encrypted")
+
     # A keyed hash to check entries against, and a ciphertext to show the customer.
     code_hash = models.CharField(max_length=64, editable=False)
     code_encrypted = models.TextField(editable=False)

@@ -1,0 +1,106 @@
+"""The admin site: Django's, with every registered model admin guarded against being
+used to read back a secret column (a code's keyed hash or ciphertext, a password hash,
+an API key's hash, a webhook secret) one filter at a time.
+
+The guard is mixed into each model admin as it is registered, ours and third parties'
+alike, so a model added later is covered by declaring its secret fields on the model
+(see otpdelivery.secret_fields) without anyone remembering to protect its admin.
+"""
+
+from django.contrib import admin
+from django.contrib.admin.options import ModelAdmin
+from django.core import checks
+from django.db.models.base import ModelBase
+
+from .secret_fields import lookup_touches_secret
+
+# Admin options naming fields or lookup paths that the changelist filters, sorts or
+# searches by, or that a page shows.
+_OPTIONS_NAMING_FIELDS = [
+    "list_display",
+    "list_display_links",
+    "list_filter",
+    "list_editable",
+    "search_fields",
+    "ordering",
+    "sortable_by",
+    "date_hierarchy",
+    "fields",
+    "readonly_fields",
+    "raw_id_fields",
+    "autocomplete_fields",
+    "prepopulated_fields",
+    "filter_horizontal",
+    "filter_vertical",
+    "radio_fields",
+]
+
+
+def _named_paths(value) -> list[str]:
+    """The field names and lookup paths an admin option holds (strings only: callables
+    are display functions; their `ordering` is looked at separately)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [name for name in value if isinstance(name, str)]
+    paths = []
+    for item in value:
+        if isinstance(item, str):
+            paths.append(item.lstrip("^=@"))
+        elif isinstance(item, (list, tuple)):
+            paths.extend(_named_paths(item))
+    return paths
+
+
+class SecretColumnGuard:
+    """Refuses any changelist lookup that reaches a secret column (a 400, like any other
+    lookup the admin does not allow), and fails the system check when an option would
+    filter, sort, search or show one."""
+
+    def lookup_allowed(self, lookup, value, request):
+        if lookup_touches_secret(self.model, lookup):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def to_field_allowed(self, request, to_field):
+        if lookup_touches_secret(self.model, to_field):
+            return False
+        return super().to_field_allowed(request, to_field)
+
+    def check(self, **kwargs):
+        errors = super().check(**kwargs)
+        for option in _OPTIONS_NAMING_FIELDS:
+            for path in _named_paths(getattr(self, option, None)):
+                if lookup_touches_secret(self.model, path):
+                    errors.append(_secret_error(self, option, path))
+        for name in _named_paths(self.list_display):
+            attribute = getattr(self, name, None) or getattr(self.model, name, None)
+            ordering = getattr(attribute, "admin_order_field", None)
+            if isinstance(ordering, str) and lookup_touches_secret(self.model, ordering):
+                errors.append(_secret_error(self, f"{name}.admin_order_field", ordering))
+        return errors
+
+
+def _secret_error(model_admin, option: str, path: str) -> checks.Error:
+    return checks.Error(
+        f"{option} of {type(model_admin).__name__} names the secret column {path!r}.",
+        hint="Secret columns are never filtered, sorted, searched or shown in the admin.",
+        obj=model_admin.__class__,
+        id="otpdelivery.E001",
+    )
+
+
+class OperationsAdminSite(admin.AdminSite):
+    def register(self, model_or_iterable, admin_class=None, **options):
+        admin_class = admin_class or ModelAdmin
+        if not issubclass(admin_class, SecretColumnGuard):
+            admin_class = type(
+                admin_class.__name__,
+                (SecretColumnGuard, admin_class),
+                {"__module__": admin_class.__module__},
+            )
+        if isinstance(model_or_iterable, ModelBase):
+            model_or_iterable = [model_or_iterable]
+        super().register(model_or_iterable, admin_class, **options)
