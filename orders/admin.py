@@ -45,6 +45,13 @@ class OrderAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["customer"]
     inlines = [OrderItemInline]
+    # Who receives the parcels' codes (rule 9): set when the order is made, never changed
+    # here; a change of recipient is a service of its own, for superusers only.
+    recipient_fields = ["customer", "email", "language"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields + self.recipient_fields if obj is not None else fields
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(parcel_count=Count("shipments"))
@@ -205,6 +212,12 @@ class ShipmentAdmin(admin.ModelAdmin):
     ]
     raw_id_fields = ["order"]
     inlines = [DeliveryCodeInline, ParcelHoldInline, TrackingEventInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        # Moving a parcel to another order would hand its code to that order's customer.
+        return [*fields, "order"] if obj is not None else fields
+
     actions = ["mark_as_shipped", "mark_as_out_for_delivery", "release_hold"]
 
     def get_queryset(self, request):
