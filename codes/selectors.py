@@ -55,9 +55,13 @@ def visible_code_of(shipment: Shipment) -> VisibleCode | None:
     )
 
 
+def entry_blocks_in_force(*, user) -> QuerySet[EntryBlock]:
+    """Rule 6: the person's blocks on entering codes that operations have not yet lifted."""
+    return EntryBlock.objects.filter(user=user, lifted_at__isnull=True)
+
+
 def person_is_blocked(*, user) -> bool:
-    """Rule 6: operations have not yet lifted this person's block on entering codes."""
-    return EntryBlock.objects.filter(user=user, lifted_at__isnull=True).exists()
+    return entry_blocks_in_force(user=user).exists()
 
 
 def parcel_is_held(*, shipment: Shipment) -> bool:

@@ -2,9 +2,11 @@
 
 import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Exists, QuerySet
 
-from .models import Courier, PickupPoint, Stop
+from codes.selectors import entry_blocks_in_force
+
+from .models import Courier, PickupPoint, Route, Stop
 
 
 def courier_for_user(user) -> Courier | None:
@@ -21,6 +23,19 @@ def stops_for_courier(*, user, day: datetime.date) -> QuerySet[Stop]:
             "shipment__order__customer", "shipment__delivered_by", "shipment__pickup_point"
         )
         .order_by("position")
+    )
+
+
+def stop_for_courier(*, user, day: datetime.date, tracking_number: str) -> QuerySet[Stop]:
+    """The parcel's stop on the person's own route for `day` (none for anyone else), with
+    what its page shows, for get(): the parcel, its customer and its pickup point, and
+    `entry_blocked` (rule 6). One light statement: the route is a subquery, only what the
+    page shows is joined, nothing is sorted."""
+    routes = Route.objects.filter(courier__user=user, day=day)
+    return (
+        Stop.objects.filter(route__in=routes, shipment__tracking_number=tracking_number)
+        .select_related("shipment__order__customer", "shipment__pickup_point")
+        .annotate(entry_blocked=Exists(entry_blocks_in_force(user=user)))
     )
 
 

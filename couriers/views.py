@@ -13,7 +13,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from codes.selectors import person_is_blocked
 from codes.services import EntryContext, Outcome, code_verify, shipment_hand_over_without_code
 from orders.days import local_today
 from orders.models import Shipment
@@ -21,7 +20,7 @@ from orders.services import shipment_receive_at_pickup_point
 from otpdelivery.http import client_ip
 
 from .forms import CodeEntryForm, FailedAttemptForm
-from .selectors import courier_for_user, stops_for_courier
+from .selectors import courier_for_user, stop_for_courier, stops_for_courier
 from .services import delivery_attempt_record_failure
 
 
@@ -41,8 +40,9 @@ def courier_required(view):
 
 def _todays_stop(request, tracking_number):
     today = local_today(timezone.now())
-    stops = stops_for_courier(user=request.user, day=today)
-    return get_object_or_404(stops, shipment__tracking_number=tracking_number)
+    return get_object_or_404(
+        stop_for_courier(user=request.user, day=today, tracking_number=tracking_number)
+    )
 
 
 @never_cache
@@ -129,7 +129,7 @@ def stop_detail(request, tracking_number):
         # The entry just checked the block under the person's lock: no need to ask again.
         entry_blocked = result.person_blocked or result.outcome == Outcome.BLOCKED
     else:
-        entry_blocked = shipment.requires_code and person_is_blocked(user=request.user)
+        entry_blocked = shipment.requires_code and stop.entry_blocked
     return render(
         request,
         "couriers/stop.html",

@@ -172,3 +172,17 @@ def test_tracking_page_reads_the_code_with_the_parcel(
     with django_assert_num_queries(4):
         response = client.get(url)
     assert plain_code(out_for_delivery)[:3] in response.content.decode()
+
+
+def test_stop_page_reads_the_stop_with_the_persons_block_in_one_query(
+    client, courier, out_for_delivery, django_assert_num_queries
+):
+    # Given a courier at the door of a parcel out for delivery
+    client.force_login(courier.user)
+    url = reverse("courier_stop", args=[out_for_delivery.tracking_number])
+
+    # When they open its stop page
+    # Then: session, user, the stop with its parcel, customer, pickup point and the block
+    with django_assert_num_queries(3):
+        response = client.get(url)
+    assert 'name="code"' in response.content.decode()
