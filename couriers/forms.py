@@ -7,6 +7,9 @@ from .models import DeliveryAttempt
 
 
 class CodeEntryForm(forms.Form):
+    """The code at the door. Its inputs are written in the templates
+    (_partials/_code_field.html and couriers/stop.html), not rendered by widgets."""
+
     # Kept as typed: the code service normalises it and records malformed input.
     code = forms.CharField(
         label=_("Delivery code"),
@@ -14,15 +17,6 @@ class CodeEntryForm(forms.Form):
             "Ask the customer to read you the six-digit code from their email or the tracking page."
         ),
         strip=False,
-        widget=forms.TextInput(
-            attrs={
-                "inputmode": "numeric",
-                "autocomplete": "off",
-                "autocapitalize": "off",
-                "spellcheck": "false",
-                "enterkeyhint": "done",
-            }
-        ),
     )
     # Filled in by the browser when the courier lets it share the position.
     latitude = forms.DecimalField(
@@ -31,13 +25,6 @@ class CodeEntryForm(forms.Form):
     longitude = forms.DecimalField(
         required=False, min_value=-180, max_value=180, widget=forms.HiddenInput
     )
-
-    def add_error(self, field, error):
-        super().add_error(field, error)
-        # After a mistake the courier types again at once, and a screen reader lands there;
-        # Django itself marks the input aria-invalid and points it at the error text.
-        if field == "code":
-            self.fields["code"].widget.attrs["autofocus"] = True
 
     def position(self) -> tuple:
         """(latitude, longitude) rounded to the stored precision, or (None, None)."""
@@ -49,6 +36,7 @@ class CodeEntryForm(forms.Form):
 
 
 class FailedAttemptForm(forms.Form):
+    # Its radio buttons are written in couriers/stop.html.
     reason = forms.ChoiceField(
         label=_("Why could the parcel not be handed over?"),
         choices=DeliveryAttempt.Reason.choices,
