@@ -417,12 +417,12 @@ def shipment_hand_over_without_code(*, shipment: Shipment, context: EntryContext
     shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
     if shipment.is_delivered:
         _record(context=context, shipment=shipment, outcome=Outcome.ALREADY_DELIVERED, now=now)
-        return EntryResult(Outcome.ALREADY_DELIVERED)
+        return EntryResult(Outcome.ALREADY_DELIVERED, shipment=shipment)
     if shipment.requires_code:
         raise CodeEntryNotAllowed(f"{shipment} can only be handed over against its code.")
     shipment_mark_delivered(shipment=shipment, actor=context.user, now=now)
     _record(context=context, shipment=shipment, outcome=Outcome.NO_CODE_NEEDED, now=now)
-    return EntryResult(Outcome.NO_CODE_NEEDED)
+    return EntryResult(Outcome.NO_CODE_NEEDED, shipment=shipment)
 
 
 def _bind_to_pickup_point(

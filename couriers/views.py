@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_POST
 
 from codes.services import EntryContext, Outcome, code_verify, shipment_hand_over_without_code
@@ -45,6 +46,7 @@ def _todays_stop(request, tracking_number):
     )
 
 
+@gzip_page
 @never_cache
 @courier_required
 def today(request, courier):
@@ -90,6 +92,7 @@ def _entry_error(result) -> str:
     return str(ENTRY_MESSAGES[result.outcome])
 
 
+@gzip_page
 @never_cache
 @sensitive_post_parameters("code")
 @login_required
@@ -122,9 +125,16 @@ def stop_detail(request, tracking_number):
             else:
                 result = shipment_hand_over_without_code(shipment=shipment, context=context)
             if result.delivered or result.outcome == Outcome.ALREADY_DELIVERED:
+                # The answer is the confirmation itself, not a redirect to it: one round
+                # trip on a slow network. Sending the POST again is safe: the parcel is
+                # delivered, so no code is checked and the page says Delivered again.
                 messages.success(request, _("Delivered. The parcel has been handed over."))
-                return redirect("courier_stop", tracking_number=shipment.tracking_number)
-            form.add_error("code", _entry_error(result))
+                # The parcel as the entry left it, keeping the customer read with the stop.
+                shipment.status = result.shipment.status
+                shipment.delivered_at = result.shipment.delivered_at
+                can_hand_over = False
+            else:
+                form.add_error("code", _entry_error(result))
     if result is not None and shipment.requires_code:
         # The entry just checked the block under the person's lock: no need to ask again.
         entry_blocked = result.person_blocked or result.outcome == Outcome.BLOCKED

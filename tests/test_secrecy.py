@@ -389,3 +389,17 @@ def test_rotation_prints_no_code(settings, out_for_delivery, capsys):
 
     assert code not in capsys.readouterr().out
     assert tokens.decrypt(DeliveryCode.objects.get().code_encrypted) == code
+
+
+def test_tracking_page_holding_the_code_is_never_compressed(client, customer, out_for_delivery):
+    # BREACH: a compressed response that holds a secret next to text an attacker can
+    # choose leaks the secret through its length. The tracking page holds the code.
+    client.force_login(customer)
+
+    response = client.get(
+        reverse("track", args=[out_for_delivery.tracking_number]),
+        HTTP_ACCEPT_ENCODING="gzip, deflate, br",
+    )
+
+    assert plain_code(out_for_delivery)[:3] in response.content.decode()
+    assert "Content-Encoding" not in response.headers

@@ -90,6 +90,45 @@ def test_right_code_shows_a_clear_confirmation(courier_client, out_for_delivery)
     assert "Delivered" in response.content.decode()
 
 
+def test_right_code_is_answered_with_the_confirmation_not_a_redirect(
+    courier_client, out_for_delivery
+):
+    # When the courier enters the right code
+    response = courier_client.post(
+        _stop_url(out_for_delivery), {"code": plain_code(out_for_delivery)}
+    )
+
+    # Then the answer is the confirmation itself: no second round trip on a slow network
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'id="outcome-title"' in page
+    assert "Delivered. The parcel has been handed over." in page
+    assert 'name="code"' not in page
+
+
+def test_sending_the_right_code_again_shows_the_same_confirmation_and_delivers_once(
+    courier_client, out_for_delivery
+):
+    # Given a parcel just delivered with its right code
+    right = plain_code(out_for_delivery)
+    courier_client.post(_stop_url(out_for_delivery), {"code": right})
+
+    # When the same POST arrives again (a double tap, or the browser resubmitting it)
+    response = courier_client.post(_stop_url(out_for_delivery), {"code": right})
+
+    # Then the courier sees the confirmation again, and nothing more was written
+    assert response.status_code == 200
+    assert 'id="outcome-title"' in response.content.decode()
+    assert CodeEntry.objects.filter(shipment=out_for_delivery).count() == 1
+    assert out_for_delivery.events.filter(status=Shipment.Status.DELIVERED).count() == 1
+
+
+def test_stop_page_is_compressed_for_a_browser_that_accepts_it(courier_client, out_for_delivery):
+    response = courier_client.get(_stop_url(out_for_delivery), HTTP_ACCEPT_ENCODING="gzip")
+
+    assert response.headers["Content-Encoding"] == "gzip"
+
+
 def test_wrong_code_shows_tries_left(courier_client, out_for_delivery):
     response = courier_client.post(
         _stop_url(out_for_delivery), {"code": wrong_code_for(out_for_delivery)}
