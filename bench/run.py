@@ -47,7 +47,7 @@ DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0
 BROKER_URL = os.environ.get("BENCH_CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
 PORT = int(os.environ.get("BENCH_PORT", "8097"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
-WARMUP_SECONDS = 2
+WARMUP_SECONDS = 4
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
 PARCELS = int(os.environ.get("BENCH_PARCELS", "10000"))
 SWEEP_CODES = int(os.environ.get("BENCH_SWEEP_CODES", "1000000"))
@@ -615,7 +615,8 @@ def bench_http(*, parcels: list[dict], customers, couriers) -> None:
         ]:
             # Each scenario warms up on its last tenth of lines, then is timed on the rest
             # (no line sent twice): a worker's first request of a kind loads what it needs,
-            # such as the broker connection for the first wrong code's email.
+            # such as the broker's client library and connection for the first wrong
+            # code's email (seconds per worker on a busy machine).
             cut = len(lines) * 9 // 10
             step(f"{name}: warming up {WARMUP_SECONDS} s")
             load(f"{name} (warm-up)", lines[cut:], seconds=WARMUP_SECONDS)
