@@ -1,9 +1,37 @@
 """Forms of the courier portal."""
 
+from decimal import Decimal, InvalidOperation
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .models import DeliveryAttempt
+
+
+class CoordinateField(forms.Field):
+    """A position the browser may share: a number within +/- `limit`, else nothing.
+
+    The position is a courtesy the browser adds; a value that is not a usable coordinate
+    (NaN, out of range, text) is dropped rather than refusing the code entry it came with,
+    which would stop a delivery over a hidden field the courier cannot see or fix.
+    """
+
+    widget = forms.HiddenInput
+
+    def __init__(self, *, limit: int, **kwargs):
+        self.limit = limit
+        super().__init__(required=False, **kwargs)
+
+    def to_python(self, value):
+        if not isinstance(value, str) or not value.strip() or len(value) > 32:
+            return None
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            return None
+        if not number.is_finite() or abs(number) > self.limit:
+            return None
+        return round(number, 6)
 
 
 class CodeEntryForm(forms.Form):
@@ -19,12 +47,8 @@ class CodeEntryForm(forms.Form):
         strip=False,
     )
     # Filled in by the browser when the courier lets it share the position.
-    latitude = forms.DecimalField(
-        required=False, min_value=-90, max_value=90, widget=forms.HiddenInput
-    )
-    longitude = forms.DecimalField(
-        required=False, min_value=-180, max_value=180, widget=forms.HiddenInput
-    )
+    latitude = CoordinateField(limit=90)
+    longitude = CoordinateField(limit=180)
 
     def position(self) -> tuple:
         """(latitude, longitude) rounded to the stored precision, or (None, None)."""
@@ -32,7 +56,7 @@ class CodeEntryForm(forms.Form):
         longitude = self.cleaned_data.get("longitude")
         if latitude is None or longitude is None:
             return None, None
-        return round(latitude, 6), round(longitude, 6)
+        return latitude, longitude
 
 
 class FailedAttemptForm(forms.Form):
