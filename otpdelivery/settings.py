@@ -1,13 +1,13 @@
 """Settings for otpdelivery, read entirely from the environment (see .env.example)."""
 
 import datetime
-from decimal import Decimal
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
 from django.utils.csp import CSP
 
+from otpdelivery import envvars
 from otpdelivery.logconfig import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -18,11 +18,13 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 # --- Core -----------------------------------------------------------------------------------
 
-# Secrets have no default anywhere: a missing one fails loudly at start-up.
-SECRET_KEY = env("DJANGO_SECRET_KEY")
-DEBUG = env.bool("DJANGO_DEBUG", default=False)
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
-CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# Secrets have no default anywhere: a missing one fails loudly at start-up. Lists and other
+# structured values are trimmed and checked by otpdelivery.envvars, whose errors name the
+# variable ("DJANGO_ALLOWED_HOSTS: 'https://x' is not a host name ...").
+SECRET_KEY = envvars.text("DJANGO_SECRET_KEY")
+DEBUG = envvars.boolean("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = envvars.hosts("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = envvars.origins("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "otpdelivery.apps.OperationsAdminConfig",
@@ -79,20 +81,24 @@ TEMPLATES = [
 # --- HTTPS, cookies and browser policies (`manage.py check --deploy` passes in production) --
 
 # One switch for a site served over HTTPS; each setting below can still be set on its own.
-HTTPS = env.bool("DJANGO_HTTPS", default=False)
-SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=HTTPS)
-SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31_536_000 if HTTPS else 0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS)
-SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=HTTPS)
-SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=HTTPS)
-CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=HTTPS)
+HTTPS = envvars.boolean("DJANGO_HTTPS", default=False)
+SECURE_SSL_REDIRECT = envvars.boolean("DJANGO_SECURE_SSL_REDIRECT", default=HTTPS)
+SECURE_HSTS_SECONDS = envvars.integer(
+    "DJANGO_SECURE_HSTS_SECONDS", default=31_536_000 if HTTPS else 0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envvars.boolean(
+    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS
+)
+SECURE_HSTS_PRELOAD = envvars.boolean("DJANGO_SECURE_HSTS_PRELOAD", default=HTTPS)
+SESSION_COOKIE_SECURE = envvars.boolean("DJANGO_SESSION_COOKIE_SECURE", default=HTTPS)
+CSRF_COOKIE_SECURE = envvars.boolean("DJANGO_CSRF_COOKIE_SECURE", default=HTTPS)
 # Behind a TLS-terminating proxy: the header it sets, e.g. HTTP_X_FORWARDED_PROTO. Only set
 # this when the proxy always overwrites that header, or anyone could claim HTTPS.
-_proxy_ssl_header = env("DJANGO_SECURE_PROXY_SSL_HEADER", default="")
+_proxy_ssl_header = envvars.header_name("DJANGO_SECURE_PROXY_SSL_HEADER")
 SECURE_PROXY_SSL_HEADER = (_proxy_ssl_header, "https") if _proxy_ssl_header else None
 # Proxies in front of the site that append to X-Forwarded-For; 0 = clients connect directly.
 # The client address recorded with every code entry and sign-in failure depends on it.
-TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXY_COUNT = envvars.integer("DJANGO_TRUSTED_PROXY_COUNT", default=0)
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -117,9 +123,9 @@ SECURE_CSP = {
 # --- Database -------------------------------------------------------------------------------
 
 DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    "default": envvars.database_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+DATABASES["default"]["CONN_MAX_AGE"] = envvars.integer("DATABASE_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # With a Celery worker next to the web server (make run), two processes write at once;
@@ -157,8 +163,10 @@ AXES_LOCKOUT_PARAMETERS = ["username"]
 # depot out; combined with the username it would let an attacker with many addresses keep
 # guessing one account. Per username is the stricter choice; SECURITY.md says more.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
-AXES_FAILURE_LIMIT = env.int("SIGNIN_MAX_FAILURES", default=5)
-AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("SIGNIN_LOCKOUT_MINUTES", default=15))
+AXES_FAILURE_LIMIT = envvars.integer("SIGNIN_MAX_FAILURES", default=5, minimum=1)
+AXES_COOLOFF_TIME = datetime.timedelta(
+    minutes=envvars.integer("SIGNIN_LOCKOUT_MINUTES", default=15, minimum=1)
+)
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "otpdelivery.http.client_ip"
 AXES_LOCKOUT_CALLABLE = "otpdelivery.signin.signin_locked_out"
@@ -176,7 +184,7 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True
 # Delivery days, code validity and the day-end sweep all follow this zone.
-DELIVERY_TIME_ZONE = env("DELIVERY_TIME_ZONE", default="Europe/Rome")
+DELIVERY_TIME_ZONE = envvars.time_zone("DELIVERY_TIME_ZONE", default="Europe/Rome")
 TIME_ZONE = DELIVERY_TIME_ZONE
 
 # --- Static files ---------------------------------------------------------------------------
@@ -187,7 +195,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": env(
+        "BACKEND": envvars.text(
             "DJANGO_STATICFILES_STORAGE",
             default="django.contrib.staticfiles.storage.StaticFilesStorage",
         ),
@@ -197,7 +205,7 @@ STORAGES = {
 # --- Email ----------------------------------------------------------------------------------
 
 # django-environ parses EMAIL_URL into the old EMAIL_* names; Django 6.1 wants MAILERS.
-_email = env.email_url("EMAIL_URL", default="consolemail://")
+_email = envvars.email_url("EMAIL_URL", default="consolemail://")
 _mailer_options = {
     "host": _email.get("EMAIL_HOST"),
     "port": _email.get("EMAIL_PORT"),
@@ -213,15 +221,19 @@ MAILERS = {
     }
 }
 if _email["EMAIL_BACKEND"].endswith("smtp.EmailBackend"):
-    MAILERS["default"]["OPTIONS"]["timeout"] = env.int("EMAIL_TIMEOUT", default=10)
+    MAILERS["default"]["OPTIONS"]["timeout"] = envvars.integer(
+        "EMAIL_TIMEOUT", default=10, minimum=1
+    )
 # Where customers reach the site; emails link to the tracking page under it.
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
-DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="otpdelivery <no-reply@otpdelivery.test>")
+SITE_URL = envvars.url("SITE_URL", default="http://127.0.0.1:8000")
+DEFAULT_FROM_EMAIL = envvars.email_address(
+    "DEFAULT_FROM_EMAIL", default="otpdelivery <no-reply@otpdelivery.test>"
+)
 
 # --- Celery ---------------------------------------------------------------------------------
 
 # Without a broker, tasks run inline so the site works on a laptop with nothing installed.
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
+CELERY_BROKER_URL = envvars.text("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 if not CELERY_BROKER_URL:
@@ -257,40 +269,49 @@ CELERY_BEAT_SCHEDULE = {
 # --- Delivery codes -------------------------------------------------------------------------
 
 # Fernet keys, newest first: the first encrypts, all of them decrypt (key rotation).
-DELIVERY_CODE_ENCRYPTION_KEYS = env.list("DELIVERY_CODE_ENCRYPTION_KEYS")
+DELIVERY_CODE_ENCRYPTION_KEYS = envvars.fernet_keys("DELIVERY_CODE_ENCRYPTION_KEYS")
 # HMAC key for the code's check hash; separate from SECRET_KEY and the encryption keys.
-DELIVERY_CODE_HASH_KEY = env("DELIVERY_CODE_HASH_KEY")
+DELIVERY_CODE_HASH_KEY = envvars.text("DELIVERY_CODE_HASH_KEY")
 
 # Rule 1: parcels of orders worth at least this much (EUR) need a code.
-SECURE_DELIVERY_THRESHOLD_EUR = Decimal(env("SECURE_DELIVERY_THRESHOLD_EUR", default="300.00"))
+SECURE_DELIVERY_THRESHOLD_EUR = envvars.decimal("SECURE_DELIVERY_THRESHOLD_EUR", default="300.00")
 # Rule 6: wrong codes before one code locks, and in all before the parcel is held.
-CODE_MAX_WRONG_ATTEMPTS = env.int("CODE_MAX_WRONG_ATTEMPTS", default=5)
-PARCEL_MAX_WRONG_ATTEMPTS = env.int("PARCEL_MAX_WRONG_ATTEMPTS", default=10)
+CODE_MAX_WRONG_ATTEMPTS = envvars.integer("CODE_MAX_WRONG_ATTEMPTS", default=5, minimum=1)
+PARCEL_MAX_WRONG_ATTEMPTS = envvars.integer("PARCEL_MAX_WRONG_ATTEMPTS", default=10, minimum=1)
 # Rule 6: wrong codes one person may enter, across parcels, within the window.
-COURIER_MAX_WRONG_ATTEMPTS = env.int("COURIER_MAX_WRONG_ATTEMPTS", default=10)
-COURIER_WRONG_ATTEMPTS_WINDOW_MINUTES = env.int("COURIER_WRONG_ATTEMPTS_WINDOW_MINUTES", default=60)
+COURIER_MAX_WRONG_ATTEMPTS = envvars.integer("COURIER_MAX_WRONG_ATTEMPTS", default=10, minimum=1)
+COURIER_WRONG_ATTEMPTS_WINDOW_MINUTES = envvars.integer(
+    "COURIER_WRONG_ATTEMPTS_WINDOW_MINUTES", default=60, minimum=1
+)
 # Days a parcel is held at a pickup point after the day it arrives; then it goes back.
-PICKUP_HOLDING_DAYS = env.int("PICKUP_HOLDING_DAYS", default=3)
+PICKUP_HOLDING_DAYS = envvars.integer("PICKUP_HOLDING_DAYS", default=3)
 # Rule 12: times per hour a customer may have a parcel's code emailed again.
-CODE_RESEND_MAX_PER_HOUR = env.int("CODE_RESEND_MAX_PER_HOUR", default=3)
+CODE_RESEND_MAX_PER_HOUR = envvars.integer("CODE_RESEND_MAX_PER_HOUR", default=3, minimum=1)
 # Minutes after which a code email not yet sent is queued again (its task was lost).
-CODE_EMAIL_REQUEUE_AFTER_MINUTES = env.int("CODE_EMAIL_REQUEUE_AFTER_MINUTES", default=5)
+CODE_EMAIL_REQUEUE_AFTER_MINUTES = envvars.integer(
+    "CODE_EMAIL_REQUEUE_AFTER_MINUTES", default=5, minimum=1
+)
 # Working days for (re)scheduling deliveries, ISO weekday numbers (1 = Monday).
-DELIVERY_WORKING_DAYS = env.list("DELIVERY_WORKING_DAYS", cast=int, default=[1, 2, 3, 4, 5, 6])
+DELIVERY_WORKING_DAYS = envvars.weekdays("DELIVERY_WORKING_DAYS", default=[1, 2, 3, 4, 5, 6])
 
 # --- Benchmarks -----------------------------------------------------------------------------
 
 # true only in `make bench`: serves /bench/baseline, the yardstick pages are compared with.
-BENCH_BASELINE_VIEW = env.bool("BENCH_BASELINE_VIEW", default=False)
+BENCH_BASELINE_VIEW = envvars.boolean("BENCH_BASELINE_VIEW", default=False)
 
 # --- Logging --------------------------------------------------------------------------------
 
 # "json" writes one JSON object per line for a log collector; "text" is for a terminal.
-LOG_FORMAT = env("LOG_FORMAT", default="text")
-LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+LOG_FORMAT = envvars.choice("LOG_FORMAT", default="text", choices=["text", "json"])
+LOG_LEVEL = envvars.choice(
+    "LOG_LEVEL",
+    default="INFO",
+    choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+    case_insensitive=True,
+)
 LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)
 # Error reports (the DEBUG error page and the emails to ADMINS) mask anything code-like.
 DEFAULT_EXCEPTION_REPORTER = "otpdelivery.error_reports.CodeRedactingExceptionReporter"
 # Who gets an email for each server error: comma-separated addresses; empty: nobody.
-ADMINS = env.list("DJANGO_ADMINS", default=[])
-SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+ADMINS = envvars.emails("DJANGO_ADMINS", default=[])
+SERVER_EMAIL = envvars.email_address("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
