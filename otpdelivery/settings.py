@@ -258,11 +258,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.tasks.record_missed_pickup_drops",
         "schedule": crontab(minute=10, hour=0),
     },
-    # crontab(minute="*/5"): every five minutes, queue again code emails whose task never
+    # Every five minutes of real time (an interval, not crontab(minute="*/5"), which in local
+    # time skips an hour when the clocks go back), queue again code emails whose task never
     # reached a worker because the broker was down when they were asked for.
     "queue-unsent-code-emails": {
         "task": "codes.tasks.queue_unsent_code_emails",
-        "schedule": crontab(minute="*/5"),
+        "schedule": datetime.timedelta(minutes=5),
     },
 }
 
