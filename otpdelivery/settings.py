@@ -168,6 +168,9 @@ AXES_COOLOFF_TIME = datetime.timedelta(
     minutes=envvars.integer("SIGNIN_LOCKOUT_MINUTES", default=15, minimum=1)
 )
 AXES_RESET_ON_SUCCESS = True
+# No "AXES: BEGIN ..." line from every process that starts (each runserver reload, worker,
+# management command): it says nothing a person needs. Sign-in failures are still logged.
+AXES_VERBOSE = False
 AXES_CLIENT_IP_CALLABLE = "otpdelivery.http.client_ip"
 AXES_LOCKOUT_CALLABLE = "otpdelivery.signin.signin_locked_out"
 # Keep the access log to failures: successful sign-ins are already in Django's last_login.
@@ -214,6 +217,9 @@ _mailer_options = {
     "use_tls": _email.get("EMAIL_USE_TLS"),
     "use_ssl": _email.get("EMAIL_USE_SSL"),
 }
+# The console (the default, for development) prints each email decoded and readable.
+if _email["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend":
+    _email["EMAIL_BACKEND"] = "otpdelivery.mail.ReadableConsoleBackend"
 MAILERS = {
     "default": {
         "BACKEND": _email["EMAIL_BACKEND"],
@@ -237,7 +243,9 @@ CELERY_BROKER_URL = envvars.text("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 if not CELERY_BROKER_URL:
-    CELERY_BROKER_URL = "memory://"
+    # Inline tasks still take a producer from the pool; with a host name the in-memory
+    # transport does not warn "No hostname was supplied" at every task.
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
