@@ -1,13 +1,23 @@
 """Codes and code entries in the admin: read-only, and never the code itself."""
 
 from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from orders.days import last_valid_minute
 from otpdelivery.admin_mixins import ReadOnlyAdminMixin
 
 from .models import CodeEmail, CodeEntry, DeliveryCode, EntryBlock, ParcelHold
 from .services import entry_block_lift
+
+
+def valid_to_display(code: DeliveryCode):
+    """The last minute the code works, as the customer reads it ("until 23:59"), rather
+    than the midnight it stops at. Formatted here: the admin prints a callable's value as
+    it is, not in the active zone and language like a field's."""
+    return date_format(timezone.localtime(last_valid_minute(code.valid_until)), "DATETIME_FORMAT")
 
 
 @admin.register(DeliveryCode)
@@ -16,7 +26,7 @@ class DeliveryCodeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "shipment",
         "status",
         "delivery_day",
-        "valid_until",
+        "valid_to",
         "wrong_attempts",
         "pickup_point",
         "issued_at",
@@ -29,12 +39,17 @@ class DeliveryCodeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "shipment",
         "status",
         "delivery_day",
-        "valid_until",
+        "valid_to",
         "pickup_point",
         "wrong_attempts",
         "issued_at",
         "used_at",
     ]
+    readonly_fields = ["valid_to"]
+
+    @admin.display(description=_("valid until"), ordering="valid_until")
+    def valid_to(self, code):
+        return valid_to_display(code)
 
 
 @admin.register(CodeEntry)

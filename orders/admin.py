@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from codes.admin import ParcelHoldInline
+from codes.admin import ParcelHoldInline, valid_to_display
 from codes.lifecycle import parcel_hold_release
 from codes.models import CodeEntry, DeliveryCode, ParcelHold
 from codes.services import (
@@ -71,8 +71,13 @@ class TrackingEventInline(ReadOnlyAdminMixin, admin.TabularInline):
 class DeliveryCodeInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = DeliveryCode
     # Only facts about the code; its hash and ciphertext stay out of the admin entirely.
-    fields = ["status", "delivery_day", "valid_until", "wrong_attempts", "issued_at", "used_at"]
+    fields = ["status", "delivery_day", "valid_to", "wrong_attempts", "issued_at", "used_at"]
     readonly_fields = fields
+
+    @admin.display(description=_("valid until"))
+    def valid_to(self, code):
+        return valid_to_display(code)
+
     extra = 0
 
 

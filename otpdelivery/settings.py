@@ -49,6 +49,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "otpdelivery.middleware.DeliveryTimeZoneMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -189,6 +190,8 @@ USE_TZ = True
 # Delivery days, code validity and the day-end sweep all follow this zone.
 DELIVERY_TIME_ZONE = envvars.time_zone("DELIVERY_TIME_ZONE", default="Europe/Rome")
 TIME_ZONE = DELIVERY_TIME_ZONE
+# Day-first dates and 24-hour times in English too (Italian's are already so).
+FORMAT_MODULE_PATH = ["otpdelivery.formats"]
 
 # --- Static files ---------------------------------------------------------------------------
 
