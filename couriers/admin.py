@@ -19,7 +19,7 @@ class CourierAdmin(admin.ModelAdmin):
 
 @admin.register(PickupPoint)
 class PickupPointAdmin(admin.ModelAdmin):
-    list_display = ["name", "address", "opening_hours", "is_active", "parcels_held"]
+    list_display = ["name", "address", "opening_hours", "is_active", "parcels_waiting"]
     list_filter = ["is_active"]
     search_fields = ["name", "address"]
     filter_horizontal = ["operators"]
@@ -29,15 +29,15 @@ class PickupPointAdmin(admin.ModelAdmin):
             super()
             .get_queryset(request)
             .annotate(
-                parcels_held=Count(
+                parcels_waiting=Count(
                     "shipments", filter=Q(shipments__status=Shipment.Status.AT_PICKUP_POINT)
                 )
             )
         )
 
-    @admin.display(description=_("parcels held"), ordering="parcels_held")
-    def parcels_held(self, pickup_point):
-        return pickup_point.parcels_held
+    @admin.display(description=_("parcels waiting"), ordering="parcels_waiting")
+    def parcels_waiting(self, pickup_point):
+        return pickup_point.parcels_waiting
 
 
 class StopInline(admin.TabularInline):

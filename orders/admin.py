@@ -3,15 +3,18 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, OuterRef, Subquery
+from django.db.models import Count, Exists, OuterRef, Prefetch, Subquery
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from alerts.models import Alert
 from codes.admin import ParcelHoldInline, valid_to_display
 from codes.lifecycle import parcel_hold_release
 from codes.models import CodeEntry, DeliveryCode, ParcelHold
@@ -20,6 +23,7 @@ from codes.services import (
     EntryContext,
     shipment_hand_over_by_override,
 )
+from couriers.models import Courier, Stop
 from otpdelivery.admin_mixins import ReadOnlyAdminMixin
 from otpdelivery.http import client_ip
 
@@ -98,13 +102,13 @@ class PickupParcelFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         return [
-            ("held", _("Held at a pickup point")),
+            ("waiting", _("Waiting at a pickup point")),
             ("overdue", _("Past the last collection day, not yet returned")),
             ("returned", _("Returned uncollected")),
         ]
 
     def queryset(self, request, queryset):
-        if self.value() == "held":
+        if self.value() == "waiting":
             return queryset.filter(status=Shipment.Status.AT_PICKUP_POINT)
         if self.value() == "overdue":
             return queryset.filter(
@@ -160,52 +164,103 @@ class OverrideForm(forms.Form):
     )
 
 
-# Parcels that can be handed over: with a courier today, or held at a pickup point.
+# Parcels that can be handed over: with a courier today, or waiting at a pickup point.
 _HANDED_OVER_FROM = {Shipment.Status.OUT_FOR_DELIVERY, Shipment.Status.AT_PICKUP_POINT}
 
 
 class CodeAlertFilter(admin.SimpleListFilter):
     """Rule 6: the parcels operations must look at after wrong codes."""
 
-    title = _("wrong codes")
-    parameter_name = "code_alert"
+    title = _("after wrong codes")
+    parameter_name = "wrong_codes"
 
     def lookups(self, request, model_admin):
-        return [("held", _("Held for operations")), ("locked", _("Code locked"))]
+        return [
+            ("held_for_operations", _("Held for operations")),
+            ("code_locked", _("Code locked")),
+        ]
 
     def queryset(self, request, queryset):
-        if self.value() == "held":
+        if self.value() == "held_for_operations":
             return queryset.filter(is_held=True)
-        if self.value() == "locked":
+        if self.value() == "code_locked":
             return queryset.filter(current_code_status=DeliveryCode.Status.LOCKED)
         return queryset
+
+
+class OpenAlertFilter(admin.SimpleListFilter):
+    """Parcels with an alert still waiting for a person (rule 15), of any or one kind."""
+
+    title = _("open alert")
+    parameter_name = "alert"
+
+    def lookups(self, request, model_admin):
+        return [("any", _("Any open alert")), *Alert.Kind.choices]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        open_alerts = Alert.objects.filter(shipment=OuterRef("pk"), resolved_at__isnull=True)
+        if self.value() != "any":
+            open_alerts = open_alerts.filter(kind=self.value())
+        return queryset.filter(Exists(open_alerts))
+
+
+class CourierFilter(admin.SimpleListFilter):
+    """Parcels on a courier's route (on any day; combine with the delivery day)."""
+
+    title = _("courier")
+    parameter_name = "courier"
+
+    def lookups(self, request, model_admin):
+        return [
+            (str(courier.pk), str(courier))
+            for courier in Courier.objects.select_related("user").order_by("user__username")
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        on_route = Stop.objects.filter(shipment=OuterRef("pk"), route__courier_id=self.value())
+        return queryset.filter(Exists(on_route))
 
 
 @admin.register(Shipment)
 class ShipmentAdmin(admin.ModelAdmin):
     form = ShipmentAdminForm
     change_form_template = "admin/orders/shipment/change_form.html"
+    # Issue 14: what operations look a parcel up by, and its state, without scrolling
+    # sideways at 1280 px (the wrong-code count is on the parcel's page and in its alerts).
     list_display = [
         "tracking_number",
+        "customer",
         "order",
         "status",
-        # Next to the status, where operations look first (rule 6).
-        "code_alert",
         "delivery_day",
         "requires_code",
-        "wrong_code_entries",
         "pickup_point",
+        "alerts",
     ]
     list_filter = [
+        "delivery_day",
         "status",
+        CourierFilter,
+        "pickup_point",
+        OpenAlertFilter,
         CodeAlertFilter,
         PickupParcelFilter,
         "requires_code",
-        "delivery_day",
-        "pickup_point",
     ]
-    search_fields = ["tracking_number", "order__number", "order__customer__username"]
-    list_select_related = ["order", "pickup_point"]
+    search_fields = [
+        "tracking_number",
+        "order__number",
+        "order__email",
+        "order__customer__username",
+        "order__customer__first_name",
+        "order__customer__last_name",
+        "order__customer__email",
+    ]
+    list_select_related = ["order__customer", "pickup_point"]
     readonly_fields = [
         "tracking_number",
         "status",
@@ -237,15 +292,39 @@ class ShipmentAdmin(admin.ModelAdmin):
                 current_code_status=Subquery(current_code.values("status")[:1]),
                 is_held=Exists(open_holds),
             )
+            .prefetch_related(
+                Prefetch(
+                    "alerts",
+                    queryset=Alert.objects.filter(resolved_at__isnull=True).order_by("opened_at"),
+                    to_attr="open_alerts",
+                )
+            )
         )
 
-    @admin.display(description=_("alert"))
-    def code_alert(self, shipment):
+    def changelist_view(self, request, extra_context=None):
+        # Issue 14: at 1280 px the columns need the room of the navigation sidebar (the
+        # breadcrumbs and the admin index still lead everywhere).
+        extra_context = {**(extra_context or {}), "is_nav_sidebar_enabled": False}
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description=_("customer"), ordering="order__customer__last_name")
+    def customer(self, shipment):
+        person = shipment.order.customer
+        return person.get_full_name() or person.get_username()
+
+    @admin.display(description=_("open alerts"))
+    def alerts(self, shipment):
+        kinds = {alert.kind: alert.get_kind_display() for alert in shipment.open_alerts}
+        # The code's own state too, so a lock or hold shows even before its alert exists.
         if shipment.is_held:
-            return _("Held for operations")
+            kinds.setdefault(Alert.Kind.PARCEL_HELD, _("Held for operations"))
         if shipment.current_code_status == DeliveryCode.Status.LOCKED:
-            return _("Code locked")
-        return ""
+            kinds.setdefault(Alert.Kind.CODE_LOCKED, _("Code locked"))
+        return format_html_join(
+            mark_safe("<br>"),  # noqa: S308 - a constant
+            '<span class="alert-kind" data-alert-kind="{}">{}</span>',
+            kinds.items(),
+        )
 
     @admin.action(description=_("Release from hold after wrong codes"))
     def release_hold(self, request, queryset):

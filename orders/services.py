@@ -277,7 +277,7 @@ def shipment_redirect_to_pickup_point(*, shipment: Shipment, pickup_point, actor
 @transaction.atomic
 def shipment_receive_at_pickup_point(*, shipment: Shipment, pickup_point, actor) -> Shipment:
     """The parcel reached its pickup point (the operator confirmed receipt, or the courier
-    dropped it off): it is held there to the end of the last collection day, and the
+    dropped it off): it waits there to the end of the last collection day, and the
     customer is emailed the code to collect it with."""
     from codes.services import code_hold_at_pickup_point
 

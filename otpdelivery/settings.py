@@ -295,7 +295,7 @@ COURIER_MAX_WRONG_ATTEMPTS = envvars.integer("COURIER_MAX_WRONG_ATTEMPTS", defau
 COURIER_WRONG_ATTEMPTS_WINDOW_MINUTES = envvars.integer(
     "COURIER_WRONG_ATTEMPTS_WINDOW_MINUTES", default=60, minimum=1
 )
-# Days a parcel is held at a pickup point after the day it arrives; then it goes back.
+# Days a parcel waits at a pickup point after the day it arrives; then it goes back.
 PICKUP_HOLDING_DAYS = envvars.integer("PICKUP_HOLDING_DAYS", default=3)
 # Rule 12: times per hour a customer may have a parcel's code emailed again.
 CODE_RESEND_MAX_PER_HOUR = envvars.integer("CODE_RESEND_MAX_PER_HOUR", default=3, minimum=1)

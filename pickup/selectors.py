@@ -19,7 +19,7 @@ def pickup_points_for_operator(*, user) -> QuerySet[PickupPoint]:
     return PickupPoint.objects.filter(operators=user)
 
 
-def parcels_held_at(*, pickup_point: PickupPoint) -> QuerySet[Shipment]:
+def parcels_waiting_at(*, pickup_point: PickupPoint) -> QuerySet[Shipment]:
     """Waiting for their customers, those to be collected soonest first."""
     return (
         Shipment.objects.filter(pickup_point=pickup_point, status=Shipment.Status.AT_PICKUP_POINT)

@@ -1,4 +1,4 @@
-"""The pickup-point portal: the parcels held at my point, release by code, receipt."""
+"""The pickup-point portal: the parcels waiting at my point, release by code, receipt."""
 
 from functools import wraps
 
@@ -20,9 +20,9 @@ from otpdelivery.http import client_ip
 
 from .forms import ReceiptForm, ReleaseForm
 from .selectors import (
-    parcels_held_at,
     parcels_on_their_way_to,
     parcels_released_at,
+    parcels_waiting_at,
     pickup_points_for_operator,
 )
 
@@ -30,7 +30,7 @@ RELEASE_MESSAGES = {
     Outcome.MALFORMED: COURIER_MESSAGES[Outcome.MALFORMED],
     Outcome.BLOCKED: COURIER_MESSAGES[Outcome.BLOCKED],
     Outcome.WRONG: gettext_lazy(
-        "No parcel held here has this code. Ask the customer to check it: it is in their "
+        "No parcel waiting here has this code. Ask the customer to check it: it is in their "
         "email and on their Track my package page."
     ),
     Outcome.EXPIRED: gettext_lazy(
@@ -112,7 +112,7 @@ def _render_point(request, point, *, release_form, receipt_form, entry_blocked=N
         "pickup/point.html",
         {
             "point": point,
-            "held": list(parcels_held_at(pickup_point=point)),
+            "waiting": list(parcels_waiting_at(pickup_point=point)),
             "on_their_way": list(parcels_on_their_way_to(pickup_point=point)),
             "form": release_form,
             "receipt_form": receipt_form,
@@ -142,7 +142,7 @@ def point_receive(request, point):
             messages.success(
                 request,
                 _(
-                    "Parcel %(tracking)s received. It is held here and the customer has been "
+                    "Parcel %(tracking)s received. It waits here and the customer has been "
                     "emailed the code to collect it."
                 )
                 % {"tracking": shipment.tracking_number},

@@ -105,7 +105,7 @@ def test_operations_see_the_locked_parcel_flagged(out_for_delivery, courier, adm
     _enter_wrong(out_for_delivery, courier, 5)
 
     response = admin_client.get(
-        reverse("admin:orders_shipment_changelist"), {"code_alert": "locked"}
+        reverse("admin:orders_shipment_changelist"), {"wrong_codes": "code_locked"}
     )
 
     assert response.status_code == 200
@@ -214,7 +214,9 @@ def test_operations_see_the_held_parcel_flagged(out_for_delivery, courier, setti
     settings.PARCEL_MAX_WRONG_ATTEMPTS = 2
     _enter_wrong(out_for_delivery, courier, 2)
 
-    response = admin_client.get(reverse("admin:orders_shipment_changelist"), {"code_alert": "held"})
+    response = admin_client.get(
+        reverse("admin:orders_shipment_changelist"), {"wrong_codes": "held_for_operations"}
+    )
 
     assert list(response.context["cl"].result_list) == [out_for_delivery]
     assert "Held for operations" in response.content.decode()

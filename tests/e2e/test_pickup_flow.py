@@ -10,15 +10,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def held_at_edicola(live_server):
+def waiting_at_edicola(live_server):
     call_command("seed_demo")
     return Shipment.objects.get(order__number__endswith="-5")
 
 
 def test_customer_tells_the_code_operator_releases_customer_sees_delivered(
-    held_at_edicola, browser, live_server, sign_in, screenshot
+    waiting_at_edicola, browser, live_server, sign_in, screenshot
 ):
-    tracking = held_at_edicola.tracking_number
+    tracking = waiting_at_edicola.tracking_number
     bruno = browser.new_page(viewport={"width": 390, "height": 844})
     sign_in(bruno, "bruno")
     bruno.locator(f"a[href='/track/{tracking}/']").click()
@@ -51,16 +51,16 @@ def test_customer_tells_the_code_operator_releases_customer_sees_delivered(
 
 
 def test_operator_on_a_phone_is_told_a_wrong_code_and_releases_nothing(
-    held_at_edicola, browser, live_server, sign_in, screenshot
+    waiting_at_edicola, browser, live_server, sign_in, screenshot
 ):
-    wrong = wrong_code_for(held_at_edicola)
+    wrong = wrong_code_for(waiting_at_edicola)
     edicola = browser.new_page(viewport={"width": 360, "height": 780})
     sign_in(edicola, "edicola")
 
     edicola.get_by_label("Delivery code").fill(f"{wrong[:3]} {wrong[3:]}")
     edicola.get_by_role("button", name="Release parcel").click()
 
-    assert edicola.get_by_text("No parcel held here has this code").is_visible()
+    assert edicola.get_by_text("No parcel waiting here has this code").is_visible()
     screenshot(edicola, "wrong-code-phone")
-    held_at_edicola.refresh_from_db()
-    assert held_at_edicola.status == Shipment.Status.AT_PICKUP_POINT
+    waiting_at_edicola.refresh_from_db()
+    assert waiting_at_edicola.status == Shipment.Status.AT_PICKUP_POINT

@@ -1,4 +1,4 @@
-"""The pickup-point portal over HTTP: the parcels held here, release by code alone,
+"""The pickup-point portal over HTTP: the parcels waiting here, release by code alone,
 receipt by tracking number, and nobody else's parcels (rules 5, 6, 7, 10)."""
 
 import pytest
@@ -97,7 +97,7 @@ def test_point_page_has_the_code_form_as_the_contract_says(operator_client, pick
     assert 'type="text"' in content
 
 
-def test_point_page_lists_the_parcels_held_here(operator_client, pickup_point, at_pickup_point):
+def test_point_page_lists_the_parcels_waiting_here(operator_client, pickup_point, at_pickup_point):
     content = operator_client.get(_point_url(pickup_point)).content.decode()
 
     assert f'data-tracking-number="{at_pickup_point.tracking_number}"' in content
@@ -177,7 +177,7 @@ def test_wrong_code_is_told_and_counted_against_the_operator(
     )
 
     assert response.status_code == 200
-    assert "No parcel held here has this code" in response.content.decode()
+    assert "No parcel waiting here has this code" in response.content.decode()
     entry = CodeEntry.objects.get()
     assert (entry.outcome, entry.shipment, entry.pickup_point) == (
         Outcome.WRONG,
@@ -217,7 +217,7 @@ def test_operator_cannot_release_a_parcel_of_another_point(
 
     response = client.post(_point_url(other_point), {"code": plain_code(at_pickup_point)})
 
-    assert "No parcel held here has this code" in response.content.decode()
+    assert "No parcel waiting here has this code" in response.content.decode()
     assert Shipment.objects.get(pk=at_pickup_point.pk).status == "at_pickup_point"
 
 

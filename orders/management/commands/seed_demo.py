@@ -144,7 +144,7 @@ class Command(BaseCommand):
         at_point.pickup_point = point
         at_point.save(update_fields=["pickup_point"])
         shipment_mark_shipped(shipment=at_point, actor=admin, delivery_day=today)
-        # Edicola confirmed receipt this morning: held there with the code from shipping.
+        # Edicola confirmed receipt this morning: waiting there with the code from shipping.
         shipment_receive_at_pickup_point(
             shipment=at_point, pickup_point=point, actor=users["edicola"]
         )
