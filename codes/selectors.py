@@ -66,7 +66,7 @@ def person_is_blocked(*, user) -> bool:
 
 def parcel_is_held(*, shipment: Shipment) -> bool:
     """Rule 6: held for operations after too many wrong codes, and not yet released."""
-    return ParcelHold.objects.filter(shipment=shipment, released_at__isnull=True).exists()
+    return open_holds_of(shipment).exists()
 
 
 def code_alert_for_customer(*, shipment: Shipment) -> str | None:
@@ -74,9 +74,27 @@ def code_alert_for_customer(*, shipment: Shipment) -> str | None:
     parcel) or 'locked' (the current code locked; a new one comes with the next day)."""
     if shipment.is_delivered or not shipment.requires_code:
         return None
+    return code_entry_closed(shipment=shipment)
+
+
+def open_holds_of(shipment) -> QuerySet[ParcelHold]:
+    """The parcel's hold after wrong codes, while operations have not released it; takes
+    a parcel or an OuterRef to one."""
+    return ParcelHold.objects.filter(shipment=shipment, released_at__isnull=True)
+
+
+def current_code_of(shipment) -> QuerySet[DeliveryCode]:
+    """The parcel's codes, its newest first (the current one); takes a parcel or an
+    OuterRef to one."""
+    return DeliveryCode.objects.filter(shipment=shipment).order_by("-issued_at", "-pk")
+
+
+def code_entry_closed(*, shipment: Shipment) -> str | None:
+    """Why no code can be entered for the parcel now, whoever asks (rule 15): 'held' for
+    operations after wrong codes in all, or 'locked' (its current code); else None."""
     if parcel_is_held(shipment=shipment):
         return "held"
-    current = shipment.codes.order_by("-issued_at", "-pk").values_list("status", flat=True).first()
+    current = current_code_of(shipment).values_list("status", flat=True).first()
     if current == DeliveryCode.Status.LOCKED:
         return "locked"
     return None

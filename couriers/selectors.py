@@ -2,9 +2,9 @@
 
 import datetime
 
-from django.db.models import Exists, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
-from codes.selectors import entry_blocks_in_force
+from codes.selectors import current_code_of, entry_blocks_in_force, open_holds_of
 
 from .models import Courier, PickupPoint, Route, Stop
 
@@ -29,13 +29,19 @@ def stops_for_courier(*, user, day: datetime.date) -> QuerySet[Stop]:
 def stop_for_courier(*, user, day: datetime.date, tracking_number: str) -> QuerySet[Stop]:
     """The parcel's stop on the person's own route for `day` (none for anyone else), with
     what its page shows, for get(): the parcel, its customer and its pickup point, and
-    `entry_blocked` (rule 6). One light statement: the route is a subquery, only what the
+    `entry_blocked` (rule 6), `parcel_held` and `code_status` (rule 15). One light statement: the route is a subquery, only what the
     page shows is joined, nothing is sorted."""
     routes = Route.objects.filter(courier__user=user, day=day)
     return (
         Stop.objects.filter(route__in=routes, shipment__tracking_number=tracking_number)
         .select_related("shipment__order__customer", "shipment__pickup_point")
-        .annotate(entry_blocked=Exists(entry_blocks_in_force(user=user)))
+        .annotate(
+            entry_blocked=Exists(entry_blocks_in_force(user=user)),
+            # Rule 15: whether the parcel can take a code at all, so that the page offers
+            # no field when it cannot.
+            parcel_held=Exists(open_holds_of(OuterRef("shipment"))),
+            code_status=Subquery(current_code_of(OuterRef("shipment")).values("status")[:1]),
+        )
     )
 
 

@@ -14,6 +14,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_POST
 
+from codes.models import DeliveryCode
 from codes.services import EntryContext, Outcome, code_verify, shipment_hand_over_without_code
 from orders.days import local_today
 from orders.models import Shipment
@@ -135,11 +136,9 @@ def stop_detail(request, tracking_number):
                 can_hand_over = False
             else:
                 form.add_error("code", _entry_error(result))
-    if result is not None and shipment.requires_code:
-        # The entry just checked the block under the person's lock: no need to ask again.
-        entry_blocked = result.person_blocked or result.outcome == Outcome.BLOCKED
-    else:
-        entry_blocked = shipment.requires_code and stop.entry_blocked
+    closed = None
+    if can_hand_over and shipment.requires_code:
+        closed = _entry_closed(stop, result)
     return render(
         request,
         "couriers/stop.html",
@@ -149,11 +148,33 @@ def stop_detail(request, tracking_number):
             "form": form,
             "can_hand_over": can_hand_over,
             "can_drop": can_drop,
-            "entry_blocked": entry_blocked,
-            "blocked_message": ENTRY_MESSAGES[Outcome.BLOCKED],
+            # Rule 15: when no code can be accepted there is no field to type one into.
+            "entry_closed": closed,
+            "entry_closed_message": ENTRY_MESSAGES[closed] if closed else "",
             "failed_form": FailedAttemptForm(),
         },
     )
+
+
+def _entry_closed(stop, result) -> str | None:
+    """Outcome.BLOCKED, LOCKED or HELD when the stop can take no code now, else None."""
+    if result is not None:
+        # The entry just checked all three under the locks: no need to ask again.
+        if result.person_blocked or result.outcome == Outcome.BLOCKED:
+            return Outcome.BLOCKED
+        if result.outcome in (Outcome.LOCKED, Outcome.HELD):
+            return result.outcome
+        if result.outcome == Outcome.WRONG and result.tries_left == 0:
+            return Outcome.LOCKED
+        return None
+    # Read with the stop in its one statement (couriers.selectors.stop_for_courier).
+    if stop.entry_blocked:
+        return Outcome.BLOCKED
+    if stop.parcel_held:
+        return Outcome.HELD
+    if stop.code_status == DeliveryCode.Status.LOCKED:
+        return Outcome.LOCKED
+    return None
 
 
 @require_POST

@@ -20,13 +20,55 @@ class Step:
     state: str  # "done", "current", "todo" or "problem"
 
 
+# The note the redirect service writes on the timeline (stored untranslated).
+REDIRECT_NOTE = "Redirected to a pickup point"
+
+# Where a parcel bound for a pickup point can be before it arrives there.
+_ON_ITS_WAY_TO_A_POINT = {Status.SHIPPED, Status.OUT_FOR_DELIVERY, Status.DELIVERY_FAILED}
+
+
+def status_for_customer(shipment: Shipment) -> str:
+    """Rule 15: a parcel bound for a pickup point is on its way there (`shipped`) until it
+    arrives, also after a failed attempt at the door: the redirect is not a second
+    failure, and the customer's next step is the point, not their door."""
+    if shipment.pickup_point_id is not None and shipment.status in _ON_ITS_WAY_TO_A_POINT:
+        return Status.SHIPPED
+    return shipment.status
+
+
+@register.filter
+def customer_status(shipment: Shipment) -> str:
+    return status_for_customer(shipment)
+
+
+@register.filter
+def customer_status_label(shipment: Shipment) -> str:
+    return Status(status_for_customer(shipment)).label
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    status: str
+    label: str
+    note: str
+
+
+@register.filter
+def timeline_entry(event) -> TimelineEntry:
+    """A redirect is recorded with the parcel's status of the moment (after a failed attempt,
+    `delivery_failed`), but it is a step on the way, not a failure: shown as such."""
+    if event.note == REDIRECT_NOTE:
+        return TimelineEntry(Status.SHIPPED, _("On its way to the pickup point"), event.note)
+    return TimelineEntry(event.status, event.get_status_display(), event.note)
+
+
 def shipment_progress(shipment: Shipment) -> list[Step]:
     """Order placed → shipped → out for delivery (or at the pickup point) → delivered.
 
     A failed attempt or a return takes the place of the step the parcel could not reach, so
     the customer sees where it stopped; a rescheduled parcel is out for delivery again.
     """
-    status = shipment.status
+    status = status_for_customer(shipment)
     via_pickup = shipment.pickup_point_id is not None or status == Status.AT_PICKUP_POINT
     last_leg = Status.AT_PICKUP_POINT if via_pickup else Status.OUT_FOR_DELIVERY
     journey = [

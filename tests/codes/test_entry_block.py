@@ -278,7 +278,7 @@ def test_stop_page_warns_a_blocked_courier_before_they_type(client, parcels, cou
 
     response = client.get(reverse("courier_stop", args=[parcels[11].tracking_number]))
 
-    assert "data-entry-blocked" in response.content.decode()
+    assert 'data-entry-closed="blocked"' in response.content.decode()
 
 
 def test_stop_page_shows_no_block_warning_normally(client, parcels, courier):
@@ -286,4 +286,4 @@ def test_stop_page_shows_no_block_warning_normally(client, parcels, courier):
 
     response = client.get(reverse("courier_stop", args=[parcels[0].tracking_number]))
 
-    assert "data-entry-blocked" not in response.content.decode()
+    assert "data-entry-closed" not in response.content.decode()

@@ -1,0 +1,144 @@
+"""Rule 15, as each person meets it: a stop that can take no code has no field for one, and
+a parcel redirected to a pickup point is on its way there, not failed twice."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from codes.models import EntryBlock, ParcelHold
+from couriers.models import DeliveryAttempt
+from couriers.services import delivery_attempt_record_failure
+from tests.conftest import wrong_code_for
+
+pytestmark = pytest.mark.django_db
+
+CODE_INPUT = re.compile(r"<input[^>]*name=\"code\"")
+
+
+@pytest.fixture
+def courier_client(client, courier):
+    client.force_login(courier.user)
+    return client
+
+
+def _stop_url(shipment):
+    return reverse("courier_stop", args=[shipment.tracking_number])
+
+
+def _enter_wrong_codes(client, shipment, count):
+    response = None
+    for _ in range(count):
+        response = client.post(_stop_url(shipment), {"code": wrong_code_for(shipment)})
+    return response
+
+
+def test_fifth_wrong_code_leaves_no_code_field_and_says_why(courier_client, out_for_delivery):
+    response = _enter_wrong_codes(courier_client, out_for_delivery, 5)
+
+    page = response.content.decode()
+    assert not CODE_INPUT.search(page)
+    assert "Confirm delivery" not in page
+    assert 'role="alert" data-entry-closed="locked"' in page
+    assert "this parcel is locked" in page
+    assert "Record failed attempt" in page
+
+
+def test_locked_stop_opened_again_has_no_code_field(courier_client, out_for_delivery):
+    _enter_wrong_codes(courier_client, out_for_delivery, 5)
+
+    response = courier_client.get(_stop_url(out_for_delivery))
+
+    page = response.content.decode()
+    assert not CODE_INPUT.search(page)
+    assert 'data-entry-closed="locked"' in page
+    assert 'name="reason"' in page  # the failed attempt is offered instead
+
+
+def test_stop_with_tries_left_keeps_its_code_field(courier_client, out_for_delivery):
+    response = _enter_wrong_codes(courier_client, out_for_delivery, 4)
+
+    assert CODE_INPUT.search(response.content.decode())
+    assert "data-entry-closed" not in response.content.decode()
+
+
+def test_stop_of_a_parcel_held_for_operations_has_no_code_field(
+    courier_client, out_for_delivery, frozen_now
+):
+    ParcelHold.objects.create(shipment=out_for_delivery, held_at=frozen_now, wrong_code_entries=10)
+
+    response = courier_client.get(_stop_url(out_for_delivery))
+
+    page = response.content.decode()
+    assert not CODE_INPUT.search(page)
+    assert 'role="alert" data-entry-closed="held"' in page
+    assert "held for operations" in page
+
+
+def test_stop_of_a_parcel_without_a_code_keeps_confirm_delivery(
+    courier_client, cheap_out_for_delivery
+):
+    response = courier_client.get(_stop_url(cheap_out_for_delivery))
+
+    assert "Confirm delivery" in response.content.decode()
+    assert "data-entry-closed" not in response.content.decode()
+
+
+def test_pickup_counter_of_a_blocked_operator_has_no_code_field(
+    client, operator, pickup_point, at_pickup_point, frozen_now
+):
+    EntryBlock.objects.create(user=operator, blocked_at=frozen_now, wrong_entries=10)
+    client.force_login(operator)
+
+    response = client.get(reverse("pickup_point", args=[pickup_point.pk]))
+
+    page = response.content.decode()
+    assert not CODE_INPUT.search(page)
+    assert 'role="alert" data-entry-closed="blocked"' in page
+
+
+# --- A redirect after a failed attempt ---------------------------------------------------
+
+
+@pytest.fixture
+def redirected(client, customer, courier, out_for_delivery, pickup_point):
+    delivery_attempt_record_failure(
+        shipment=out_for_delivery, courier=courier, reason=DeliveryAttempt.Reason.NOT_AT_HOME
+    )
+    client.force_login(customer)
+    response = client.post(
+        reverse("track_redirect", args=[out_for_delivery.tracking_number]),
+        {"pickup_point": pickup_point.pk},
+    )
+    assert response.status_code == 302
+    return out_for_delivery
+
+
+def test_redirected_parcel_is_shown_on_its_way_to_the_point(client, redirected, pickup_point):
+    response = client.get(reverse("track", args=[redirected.tracking_number]))
+
+    page = response.content.decode()
+    assert 'data-shipment-status="shipped"' in page
+    assert "On its way to Edicola Centrale" in page
+    assert "(needs attention)" not in page
+
+
+def test_redirect_adds_no_second_failure_to_the_timeline(client, redirected):
+    response = client.get(reverse("track", args=[redirected.tracking_number]))
+
+    page = response.content.decode()
+    assert page.count("timeline-item timeline-delivery_failed") == 1
+    assert "On its way to the pickup point" in page
+
+
+def test_failed_attempt_without_redirect_is_still_shown_as_failed(
+    client, customer, courier, out_for_delivery
+):
+    delivery_attempt_record_failure(
+        shipment=out_for_delivery, courier=courier, reason=DeliveryAttempt.Reason.NOT_AT_HOME
+    )
+    client.force_login(customer)
+
+    response = client.get(reverse("track", args=[out_for_delivery.tracking_number]))
+
+    assert 'data-shipment-status="delivery_failed"' in response.content.decode()
