@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Prefetch, Subquery
 from django.http import Http404
@@ -9,6 +10,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -23,12 +25,13 @@ from codes.services import (
     EntryContext,
     shipment_hand_over_by_override,
 )
-from couriers.models import Courier, Stop
+from couriers.admin import RouteRefused, add_parcel_to_route
+from couriers.models import Courier, PickupPoint, Route, Stop
 from otpdelivery.admin_mixins import ReadOnlyAdminMixin
 from otpdelivery.http import client_ip
 
 from .days import local_today
-from .exceptions import IllegalTransition
+from .exceptions import IllegalTransition, PickupPointUnavailable
 from .models import Order, OrderItem, Shipment, TrackingEvent
 from .services import (
     shipment_mark_out_for_delivery,
@@ -120,30 +123,21 @@ class PickupParcelFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ShipmentAdminForm(forms.ModelForm):
-    class Meta:
-        model = Shipment
-        fields = "__all__"  # noqa: DJ007 - the admin's fieldsets and read-only fields decide
+class RedirectForm(forms.Form):
+    pickup_point = forms.ModelChoiceField(
+        label=_("Pickup point"), queryset=PickupPoint.objects.filter(is_active=True)
+    )
 
-    def clean_pickup_point(self):
-        point = self.cleaned_data.get("pickup_point")
-        shipment = self.instance
-        if "pickup_point" not in self.changed_data:
-            return point
-        if point is not None and not point.is_active:
-            raise forms.ValidationError(_("This pickup point takes no parcels."))
-        if shipment.pk is None or shipment.status == Shipment.Status.PROCESSING:
-            return point
-        if not shipment.can_move_to(Shipment.Status.AT_PICKUP_POINT):
-            raise forms.ValidationError(
-                _("A parcel that is %(status)s can no longer be redirected.")
-                % {"status": shipment.get_status_display().lower()}
-            )
-        if point is None:
-            raise forms.ValidationError(
-                _("A parcel on its way can be redirected to another pickup point, not to none.")
-            )
-        return point
+
+class AddToRouteForm(forms.Form):
+    courier = forms.ModelChoiceField(
+        label=_("Courier"), queryset=Courier.objects.select_related("user")
+    )
+    day = forms.DateField(
+        label=_("Day"),
+        help_text=_("The parcels' delivery day."),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
 
 
 class OverrideForm(forms.Form):
@@ -227,7 +221,6 @@ class CourierFilter(admin.SimpleListFilter):
 
 @admin.register(Shipment)
 class ShipmentAdmin(admin.ModelAdmin):
-    form = ShipmentAdminForm
     change_form_template = "admin/orders/shipment/change_form.html"
     # Issue 14: what operations look a parcel up by, and its state, without scrolling
     # sideways at 1280 px (the wrong-code count is on the parcel's page and in its alerts).
@@ -275,10 +268,19 @@ class ShipmentAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
-        # Moving a parcel to another order would hand its code to that order's customer.
-        return [*fields, "order"] if obj is not None else fields
+        # Rule 13: once the parcel exists, its order (moving it would hand its code to that
+        # order's customer), day, pickup point, route and status change only through the
+        # actions below, which call the services; nothing is edited around them.
+        owned = ["order", "delivery_day", "pickup_point"]
+        return [*fields, *owned] if obj is not None else [*fields, "delivery_day"]
 
-    actions = ["mark_as_shipped", "mark_as_out_for_delivery", "release_hold"]
+    actions = [
+        "mark_as_shipped",
+        "add_to_route",
+        "mark_as_out_for_delivery",
+        "redirect_to_pickup_point",
+        "release_hold",
+    ]
 
     def get_queryset(self, request):
         current_code = DeliveryCode.objects.filter(shipment=OuterRef("pk")).order_by(
@@ -351,19 +353,6 @@ class ShipmentAdmin(admin.ModelAdmin):
                 % {"count": released},
                 messages.SUCCESS,
             )
-
-    def save_model(self, request, obj, form, change):
-        # Once shipped, a new pickup point is a redirect: through the service, on the
-        # timeline, with the transition checked (the form already said it is allowed).
-        if not (change and "pickup_point" in form.changed_data):
-            return super().save_model(request, obj, form, change)
-        if obj.status == Shipment.Status.PROCESSING:
-            return super().save_model(request, obj, form, change)
-        new_point = obj.pickup_point
-        obj.pickup_point_id = form.initial.get("pickup_point")
-        super().save_model(request, obj, form, change)
-        shipment_redirect_to_pickup_point(shipment=obj, pickup_point=new_point, actor=request.user)
-        obj.refresh_from_db()
 
     def get_urls(self):
         override = path(
@@ -452,8 +441,31 @@ class ShipmentAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Mark as out for delivery"))
     def mark_as_out_for_delivery(self, request, queryset):
+        today = local_today(timezone.now())
+        on_todays_route = set(
+            Stop.objects.filter(shipment__in=queryset, route__day=today).values_list(
+                "shipment_id", flat=True
+            )
+        )
         done = 0
         for shipment in queryset:
+            # Rule 13: out only on the parcel's day, and only on a route of that day.
+            if shipment.delivery_day is not None and shipment.delivery_day > today:
+                self.message_user(
+                    request,
+                    _("%(tracking)s was not changed: it is due on %(day)s, not today.")
+                    % {"tracking": shipment, "day": date_format(shipment.delivery_day)},
+                    messages.WARNING,
+                )
+                continue
+            if shipment.pk not in on_todays_route:
+                self.message_user(
+                    request,
+                    _("%(tracking)s was not changed: it is on no route of today.")
+                    % {"tracking": shipment},
+                    messages.WARNING,
+                )
+                continue
             try:
                 shipment_mark_out_for_delivery(shipment=shipment, actor=request.user)
             except IllegalTransition:
@@ -471,3 +483,93 @@ class ShipmentAdmin(admin.ModelAdmin):
                 % {"count": done},
                 messages.SUCCESS,
             )
+
+    def _ask(self, request, queryset, *, form_class, action, title, submit_label, initial=None):
+        """An intermediate page for an action that needs more than the selection: the
+        form, bound once it is sent back (with `apply`), and the page to show if not valid."""
+        form = form_class(request.POST if "apply" in request.POST else None, initial=initial)
+        if form.is_valid():
+            return form, None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": title,
+            "objects": list(queryset),
+            "form": form,
+            "selected": list(queryset.values_list("pk", flat=True)),
+            "action": action,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "submit_label": submit_label,
+            "back_url": reverse("admin:orders_shipment_changelist"),
+        }
+        return None, TemplateResponse(request, "admin/action_form.html", context)
+
+    @admin.action(description=_("Redirect to a pickup point…"))
+    def redirect_to_pickup_point(self, request, queryset):
+        form, page = self._ask(
+            request,
+            queryset,
+            form_class=RedirectForm,
+            action="redirect_to_pickup_point",
+            title=_("Redirect to a pickup point"),
+            submit_label=_("Redirect"),
+        )
+        if page is not None:
+            return page
+        point = form.cleaned_data["pickup_point"]
+        done = 0
+        for shipment in queryset:
+            try:
+                shipment_redirect_to_pickup_point(
+                    shipment=shipment, pickup_point=point, actor=request.user
+                )
+            except (IllegalTransition, PickupPointUnavailable):
+                _warn_not_changed(self, request, shipment)
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d parcel on its way to %(point)s.",
+                    "%(count)d parcels on their way to %(point)s.",
+                    done,
+                )
+                % {"count": done, "point": point},
+                messages.SUCCESS,
+            )
+        return None
+
+    @admin.action(description=_("Add to route…"))
+    def add_to_route(self, request, queryset):
+        days = {shipment.delivery_day for shipment in queryset}
+        form, page = self._ask(
+            request,
+            queryset,
+            form_class=AddToRouteForm,
+            action="add_to_route",
+            title=_("Add to a courier's route"),
+            submit_label=_("Add to route"),
+            initial={"day": days.pop() if len(days) == 1 else None},
+        )
+        if page is not None:
+            return page
+        route, _created = Route.objects.get_or_create(
+            courier=form.cleaned_data["courier"], day=form.cleaned_data["day"]
+        )
+        done = 0
+        for shipment in queryset:
+            try:
+                add_parcel_to_route(route=route, shipment=shipment)
+            except RouteRefused as refusal:
+                self.message_user(request, str(refusal), messages.WARNING)
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request,
+                ngettext("%(count)d parcel on %(route)s.", "%(count)d parcels on %(route)s.", done)
+                % {"count": done, "route": route},
+                messages.SUCCESS,
+            )
+        return None

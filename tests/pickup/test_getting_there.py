@@ -226,32 +226,41 @@ def test_tracking_page_says_where_the_parcel_was_collected(
 # --- Operations in the admin ------------------------------------------------------------------
 
 
-def _change(client, shipment, **changes):
-    url = reverse("admin:orders_shipment_change", args=[shipment.pk])
-    data = {
-        "order": shipment.order.pk,
-        "delivery_day": shipment.delivery_day.isoformat() if shipment.delivery_day else "",
-        "pickup_point": shipment.pickup_point_id or "",
-        "codes-TOTAL_FORMS": "0",
-        "codes-INITIAL_FORMS": "0",
-        "events-TOTAL_FORMS": "0",
-        "events-INITIAL_FORMS": "0",
-        "holds-TOTAL_FORMS": "0",
-        "holds-INITIAL_FORMS": "0",
-        **changes,
-    }
-    return client.post(url, data)
+def _redirect_action(client, shipment, point):
+    return client.post(
+        reverse("admin:orders_shipment_changelist"),
+        {
+            "action": "redirect_to_pickup_point",
+            "_selected_action": [shipment.pk],
+            "apply": "1",
+            "pickup_point": point.pk,
+        },
+        follow=True,
+    )
 
 
 def test_operations_redirect_a_parcel_in_the_admin(client, ops, failed_at_the_door, pickup_point):
     client.force_login(ops)
 
-    response = _change(client, failed_at_the_door, pickup_point=pickup_point.pk)
+    response = _redirect_action(client, failed_at_the_door, pickup_point)
 
     failed_at_the_door.refresh_from_db()
-    assert response.status_code == 302
+    assert response.status_code == 200
     assert failed_at_the_door.pickup_point == pickup_point
     assert TrackingEvent.objects.filter(actor=ops).last().note == "Redirected to a pickup point"
+
+
+def test_admin_redirect_asks_for_the_point_first(client, ops, failed_at_the_door):
+    client.force_login(ops)
+
+    response = client.post(
+        reverse("admin:orders_shipment_changelist"),
+        {"action": "redirect_to_pickup_point", "_selected_action": [failed_at_the_door.pk]},
+    )
+
+    failed_at_the_door.refresh_from_db()
+    assert 'name="pickup_point"' in response.content.decode()
+    assert failed_at_the_door.pickup_point is None
 
 
 def test_admin_refuses_to_redirect_a_delivered_parcel(
@@ -264,12 +273,9 @@ def test_admin_refuses_to_redirect_a_delivered_parcel(
         context=EntryContext(user=ops),
     )
 
-    response = _change(
-        client, Shipment.objects.get(pk=at_pickup_point.pk), pickup_point=other_point.pk
-    )
+    response = _redirect_action(client, at_pickup_point, other_point)
 
-    assert response.status_code == 200
-    assert b"can no longer be redirected" in response.content
+    assert b"was not changed" in response.content
     assert Shipment.objects.get(pk=at_pickup_point.pk).pickup_point == pickup_point
 
 
