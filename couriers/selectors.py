@@ -28,9 +28,10 @@ def stops_for_courier(*, user, day: datetime.date) -> QuerySet[Stop]:
 
 def stop_for_courier(*, user, day: datetime.date, tracking_number: str) -> QuerySet[Stop]:
     """The parcel's stop on the person's own route for `day` (none for anyone else), with
-    what its page shows, for get(): the parcel, its customer and its pickup point, and
-    `entry_blocked` (rule 6), `parcel_held` and `code_status` (rule 15). One light statement: the route is a subquery, only what the
-    page shows is joined, nothing is sorted."""
+    what its page shows, for get(): the parcel, its customer and its pickup point,
+    `entry_blocked` (rule 6), `parcel_held` and `code_status` (rule 15). One light
+    statement: the route is a subquery, only what the page shows is joined, nothing is
+    sorted."""
     routes = Route.objects.filter(courier__user=user, day=day)
     return (
         Stop.objects.filter(route__in=routes, shipment__tracking_number=tracking_number)
