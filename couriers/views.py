@@ -22,7 +22,12 @@ from orders.services import shipment_receive_at_pickup_point
 from otpdelivery.http import client_ip
 
 from .forms import CodeEntryForm, FailedAttemptForm
-from .selectors import courier_for_user, stop_for_courier, stops_for_courier
+from .selectors import (
+    courier_for_user,
+    stop_for_courier,
+    stops_for_courier,
+    with_failed_reason_label,
+)
 from .services import delivery_attempt_record_failure
 
 
@@ -42,9 +47,10 @@ def courier_required(view):
 
 def _todays_stop(request, tracking_number):
     today = local_today(timezone.now())
-    return get_object_or_404(
+    stop = get_object_or_404(
         stop_for_courier(user=request.user, day=today, tracking_number=tracking_number)
     )
+    return with_failed_reason_label([stop])[0]
 
 
 @gzip_page
@@ -52,7 +58,7 @@ def _todays_stop(request, tracking_number):
 @courier_required
 def today(request, courier):
     day = local_today(timezone.now())
-    stops = list(stops_for_courier(user=request.user, day=day))
+    stops = with_failed_reason_label(stops_for_courier(user=request.user, day=day))
     return render(request, "couriers/today.html", {"stops": stops, "day": day})
 
 

@@ -4,6 +4,7 @@ a parcel redirected to a pickup point is on its way there, not failed twice."""
 import re
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from codes.models import EntryBlock, ParcelHold
@@ -142,3 +143,31 @@ def test_failed_attempt_without_redirect_is_still_shown_as_failed(
     response = client.get(reverse("track", args=[out_for_delivery.tracking_number]))
 
     assert 'data-shipment-status="delivery_failed"' in response.content.decode()
+
+
+# --- The courier's record of the day (rule 14) ---------------------------------------------
+
+
+def test_courier_list_keeps_the_failed_door_stop_after_a_redirect(courier, redirected):
+    client = Client()  # the courier's own phone: not the customer's session or messages
+    client.force_login(courier.user)
+
+    response = client.get(reverse("courier_today"))
+
+    page = response.content.decode()
+    assert "Alice Rossi" in page
+    assert "Edicola Centrale" not in page
+    assert 'data-stop-outcome="failed"' in page
+    assert "Customer not at home" in page
+
+
+def test_courier_stop_page_keeps_the_failed_door_after_a_redirect(courier, redirected):
+    client = Client()  # the courier's own phone: not the customer's session or messages
+    client.force_login(courier.user)
+
+    response = client.get(_stop_url(redirected))
+
+    page = response.content.decode()
+    assert "Alice Rossi" in page
+    assert "Drop at the pickup point" not in page
+    assert "Failed attempt recorded here: Customer not at home." in page

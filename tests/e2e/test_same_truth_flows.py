@@ -85,4 +85,8 @@ def test_redirect_after_a_failed_attempt_is_on_its_way_not_a_second_failure(
     assert_accessible(alice)
 
     marco.reload()
+    first_stop = marco.locator(".stop").first
+    expect(first_stop).to_contain_text("Alice Rossi")
+    expect(first_stop).not_to_contain_text("Edicola Centrale")
+    expect(first_stop.locator("[data-stop-outcome=failed]")).to_be_visible()
     screenshot(marco, "3-courier-day-360")
