@@ -64,3 +64,26 @@ def alert_resolve(*, alert: Alert, actor, note: str, now: datetime.datetime | No
     alert.resolved_by = actor
     alert.resolution_note = note
     return alert
+
+
+@transaction.atomic
+def alerts_open_after_wrong_codes(
+    *,
+    shipment=None,
+    person=None,
+    code_locked: bool = False,
+    parcel_held: bool = False,
+    person_blocked: bool = False,
+    now: datetime.datetime | None = None,
+) -> list[Alert]:
+    """Rule 15: a lock, a hold or a person's block, reported by the code check that caused
+    it, opens its alert; each stays open (whatever later happens to the parcel, such as a
+    failed attempt and a new code) until a person resolves it with a note."""
+    opened = []
+    if shipment is not None and parcel_held:
+        opened.append(alert_open(kind=Alert.Kind.PARCEL_HELD, shipment=shipment, now=now))
+    elif shipment is not None and code_locked:
+        opened.append(alert_open(kind=Alert.Kind.CODE_LOCKED, shipment=shipment, now=now))
+    if person is not None and person_blocked:
+        opened.append(alert_open(kind=Alert.Kind.PERSON_BLOCKED, person=person, now=now))
+    return opened

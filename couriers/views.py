@@ -14,7 +14,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_POST
 
+from alerts.services import alerts_open_after_wrong_codes
 from codes.models import DeliveryCode
+from codes.selectors import parcel_is_held
 from codes.services import EntryContext, Outcome, code_verify, shipment_hand_over_without_code
 from orders.days import local_today
 from orders.models import Shipment
@@ -129,6 +131,7 @@ def stop_detail(request, tracking_number):
                 result = code_verify(
                     shipment=shipment, raw_code=form.cleaned_data["code"], context=context
                 )
+                alert_operations_after_entry(result, request.user)
             else:
                 result = shipment_hand_over_without_code(shipment=shipment, context=context)
             if result.delivered or result.outcome == Outcome.ALREADY_DELIVERED:
@@ -159,6 +162,20 @@ def stop_detail(request, tracking_number):
             "entry_closed_message": ENTRY_MESSAGES[closed] if closed else "",
             "failed_form": FailedAttemptForm(),
         },
+    )
+
+
+def alert_operations_after_entry(result, user) -> None:
+    """A lock, hold or block this entry caused opens its alert (rule 15)."""
+    locked = result.outcome == Outcome.WRONG and result.tries_left == 0
+    if not (locked or result.person_blocked):
+        return
+    alerts_open_after_wrong_codes(
+        shipment=result.shipment,
+        person=user,
+        code_locked=locked,
+        parcel_held=locked and parcel_is_held(shipment=result.shipment),
+        person_blocked=result.person_blocked,
     )
 
 

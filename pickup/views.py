@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from codes.selectors import person_is_blocked
 from codes.services import EntryContext, Outcome, code_verify_at_pickup_point
 from couriers.views import ENTRY_MESSAGES as COURIER_MESSAGES
+from couriers.views import alert_operations_after_entry
 from orders.services import shipment_receive_at_pickup_point
 from otpdelivery.http import client_ip
 
@@ -90,6 +91,7 @@ def point_detail(request, point):
                 raw_code=form.cleaned_data["code"],
                 context=EntryContext(user=request.user, client_ip=client_ip(request)),
             )
+            alert_operations_after_entry(result, request.user)
             if result.delivered or result.outcome == Outcome.ALREADY_DELIVERED:
                 return redirect(
                     "pickup_released",

@@ -7,9 +7,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from alerts.models import Alert
 from codes.models import EntryBlock, ParcelHold
 from couriers.models import DeliveryAttempt
 from couriers.services import delivery_attempt_record_failure
+from tests.codes.test_entry_block import parcels_on_route
 from tests.conftest import wrong_code_for
 
 pytestmark = pytest.mark.django_db
@@ -171,3 +173,53 @@ def test_courier_stop_page_keeps_the_failed_door_after_a_redirect(courier, redir
     assert "Alice Rossi" in page
     assert "Drop at the pickup point" not in page
     assert "Failed attempt recorded here: Customer not at home." in page
+
+
+# --- Operations keep seeing the lock (Alerts) ----------------------------------------------
+
+
+def test_lock_stays_visible_to_operations_after_the_failed_attempt(
+    courier_client, out_for_delivery, ops
+):
+    _enter_wrong_codes(courier_client, out_for_delivery, 5)
+    courier_client.post(
+        reverse("courier_stop_failed", args=[out_for_delivery.tracking_number]),
+        {"reason": DeliveryAttempt.Reason.NO_CODE},
+    )
+    operations = Client()
+    operations.force_login(ops)
+
+    alerts = operations.get(reverse("admin:alerts_alert_changelist"))
+    flagged = operations.get(reverse("admin:orders_shipment_changelist"), {"alert": "code_locked"})
+
+    tracking = out_for_delivery.tracking_number
+    assert f'data-tracking-number="{tracking}"' in alerts.content.decode()
+    assert "Code locked after wrong codes" in alerts.content.decode()
+    assert list(flagged.context["cl"].result_list) == [out_for_delivery]
+
+
+def test_a_blocked_courier_is_an_alert_for_operations(courier, customer, route, ops):
+    client = Client()
+    client.force_login(courier.user)
+    parcels = parcels_on_route(n=10, customer=customer, route=route, ops=ops)
+
+    for shipment in parcels:
+        client.post(_stop_url(shipment), {"code": wrong_code_for(shipment)})
+
+    assert Alert.objects.filter(kind=Alert.Kind.PERSON_BLOCKED, person=courier.user).count() == 1
+
+
+def test_wrong_codes_with_tries_left_open_no_alert(courier_client, out_for_delivery):
+    _enter_wrong_codes(courier_client, out_for_delivery, 4)
+
+    assert not Alert.objects.exists()
+
+
+def test_a_blocked_pickup_operator_is_an_alert_for_operations(operator, pickup_point):
+    client = Client()
+    client.force_login(operator)
+
+    for guess in range(10):
+        client.post(reverse("pickup_point", args=[pickup_point.pk]), {"code": f"13579{guess}"})
+
+    assert Alert.objects.filter(kind=Alert.Kind.PERSON_BLOCKED, person=operator).count() == 1
