@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 .env:
 	$(PYTHON) scripts/make_dev_env.py > $@
 
-# axe-core for the browser tests' accessibility checks, pinned by package-lock.json. Without
-# npm the accessibility tests skip and say why (they fail under CI=true).
+# From npm, pinned by package-lock.json: Chart.js for the operations dashboard's charts, and
+# axe-core for the browser tests' accessibility checks. Without npm the dashboard shows its
+# tables only and the accessibility tests skip and say why (they fail under CI=true).
 node_modules/.package-lock.json: package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
 		npm ci --no-audit --no-fund --ignore-scripts; \
@@ -24,7 +25,17 @@ node_modules/.package-lock.json: package.json package-lock.json
 		echo "npm not found: the accessibility checks will skip (install Node.js 20+)" >&2; \
 	fi
 
-install: $(STAMP) .env node_modules/.package-lock.json
+# Chart.js's built file goes into our static files (static/vendor/, not in git), so that
+# whitenoise serves it from our own origin under the strict Content-Security-Policy.
+CHARTJS := static/vendor/chart.umd.min.js
+$(CHARTJS): node_modules/.package-lock.json
+	@if [ -f node_modules/chart.js/dist/chart.umd.min.js ]; then \
+		mkdir -p static/vendor && \
+		cp node_modules/chart.js/dist/chart.umd.min.js node_modules/chart.js/dist/chart.umd.min.js.map \
+			node_modules/chart.js/LICENSE.md static/vendor/ && touch $@; \
+	fi
+
+install: $(STAMP) .env node_modules/.package-lock.json $(CHARTJS)
 
 # Where makemessages and compilemessages must not look: the virtualenv (Django's own
 # catalogues), npm packages, build output, and the tests (not user-visible text).

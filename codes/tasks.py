@@ -8,6 +8,9 @@ from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
+from monitoring.models import TaskRun
+from monitoring.services import task_run_timed
+
 from . import notifications
 from .lifecycle import code_day_end_sweep
 
@@ -57,5 +60,9 @@ def queue_unsent_code_emails() -> int:
 @shared_task
 def day_end_sweep() -> dict:
     """Beat runs this shortly after local midnight; `manage.py expire_codes` runs it by hand."""
-    result = code_day_end_sweep(now=timezone.now())
+    result = task_run_timed(
+        task=TaskRun.Task.DAY_END_SWEEP,
+        work=lambda: code_day_end_sweep(now=timezone.now()),
+        rows=lambda result: result.expired + result.rescheduled,
+    )
     return {"expired": result.expired, "rescheduled": result.rescheduled}

@@ -35,16 +35,20 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
+    "monitoring",
     "orders",
     "codes",
     "couriers",
     "pickup",
     "alerts",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
     # First: request headers are cleaned of what no header may hold before anything reads them.
     "otpdelivery.http.HeaderNullBytesMiddleware",
+    # Next, so that it times and counts every answer, the other middleware's included.
+    "dashboard.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -305,6 +309,11 @@ CODE_EMAIL_REQUEUE_AFTER_MINUTES = envvars.integer(
 )
 # Working days for (re)scheduling deliveries, ISO weekday numbers (1 = Monday).
 DELIVERY_WORKING_DAYS = envvars.weekdays("DELIVERY_WORKING_DAYS", default=[1, 2, 3, 4, 5, 6])
+
+# --- Monitoring -----------------------------------------------------------------------------
+
+# The bearer token Prometheus sends to read /metrics. Empty: /metrics answers 404.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
 # --- Benchmarks -----------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path, register_converter
 
+from dashboard import views as dashboard_views
 from orders import views as order_views
 
 from . import views
@@ -17,6 +18,9 @@ urlpatterns = [
     path("bench/baseline", views.bench_baseline, name="bench_baseline"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("metrics", dashboard_views.metrics_view, name="metrics"),
+    # Before the admin's own URLs; admin_view sends anyone but staff to the admin sign-in.
+    path("admin/dashboard/", admin.site.admin_view(dashboard_views.dashboard), name="dashboard"),
     path("admin/", admin.site.urls),
     path("orders/", order_views.order_list, name="order_list"),
     path("track/", include("orders.urls")),

@@ -13,4 +13,5 @@ print(f"""# Made by `make .env` for development on this machine. Never commit it
 DJANGO_DEBUG=true
 DJANGO_SECRET_KEY={secrets.token_urlsafe(50)}
 DELIVERY_CODE_ENCRYPTION_KEYS={fernet_key()}
-DELIVERY_CODE_HASH_KEY={secrets.token_urlsafe(32)}""")
+DELIVERY_CODE_HASH_KEY={secrets.token_urlsafe(32)}
+METRICS_TOKEN={secrets.token_urlsafe(32)}""")
