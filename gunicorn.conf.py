@@ -43,3 +43,12 @@ logconfig_dict = logging_config(
     ),
     gunicorn=True,
 )
+
+
+def child_exit(server, worker):
+    """Request metrics in multiprocess mode (see dashboard/metrics.py): a worker that exits
+    leaves its counters to be summed, and its live values are dropped."""
+    if env("PROMETHEUS_MULTIPROC_DIR", default=""):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
