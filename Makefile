@@ -62,8 +62,9 @@ migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
 # With CELERY_BROKER_URL set (shell or .env) a worker and beat run too; Ctrl-C stops all.
+# seed_demo_history runs seed_demo, then (once) writes 30 days of history for the dashboard.
 run: migrate translations
-	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_demo_history
 	BIN=$(BIN) scripts/run-dev 127.0.0.1:8000
 
 test: install

@@ -4,6 +4,7 @@ import hmac
 
 from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -50,6 +51,10 @@ def _chart_data(*, first_attempts, entries, weeks) -> dict:
 
 @never_cache
 def dashboard(request):
+    """Staff only (admin_view in the URLs sends anyone else to the admin sign-in); among
+    staff, those who may read the audit trail of code entries, which it is drawn from."""
+    if not request.user.has_perm("codes.view_codeentry"):
+        raise PermissionDenied
     now = timezone.now()
     today = selectors.today_by_status(now=now)
     first_attempts = selectors.first_attempt_rate(now=now)

@@ -120,6 +120,7 @@ def _pages(world):
             set(),
         ),
         ("admin audit", "get", reverse("admin:codes_codeentry_changelist"), None, set()),
+        ("admin dashboard", "get", reverse("dashboard"), None, set()),
     ]
 
 
@@ -140,6 +141,7 @@ OWNERS = {
     "admin parcel": set(),
     "admin override": set(),
     "admin audit": set(),
+    "admin dashboard": set(),
 }
 STRANGERS = [
     (role, page) for page, owners in OWNERS.items() for role in ROLES if role not in owners
@@ -237,6 +239,8 @@ def test_every_portal_url_is_in_the_matrix(world):
     # Pages with no object in their address: they only ever list the person's own.
     listing = {"courier_today", "pickup_home", "order_list", "home"}
     site_wide = {"healthz", "bench_baseline", "set_language"}
+    # The admin's dashboard (in the matrix above) and /metrics (bearer token: tests/dashboard).
+    operations = {"dashboard", "metrics"}
 
     def names(patterns):
         for pattern in patterns:
@@ -246,4 +250,4 @@ def test_every_portal_url_is_in_the_matrix(world):
             elif pattern.name:
                 yield pattern.name
 
-    assert set(names(get_resolver().url_patterns)) <= covered | listing | site_wide
+    assert set(names(get_resolver().url_patterns)) <= covered | listing | site_wide | operations

@@ -9,6 +9,7 @@ what happened and when.
 import datetime
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -259,6 +260,7 @@ def test_admin_index_links_to_the_dashboard(client, ops):
 
 def test_staff_see_the_dashboard_with_its_numbers_as_tables_and_chart_data(client):
     staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_codeentry"))
     ShipmentFactory(status=Status.OUT_FOR_DELIVERY)
     client.force_login(staff)
 
@@ -295,6 +297,15 @@ def test_only_staff_get_the_dashboard(client, who):
 
     assert response.status_code == 302
     assert response.url.startswith(reverse("admin:login"))
+    assert b"dashboard-data" not in response.content
+
+
+def test_staff_who_may_not_read_the_code_entries_do_not_get_the_dashboard(client):
+    client.force_login(UserFactory(is_staff=True))
+
+    response = client.get(reverse("dashboard"))
+
+    assert response.status_code == 403
     assert b"dashboard-data" not in response.content
 
 
