@@ -40,7 +40,8 @@ def _chart_data(*, first_attempts, entries, weeks) -> dict:
             ],
         },
         "weekly": {
-            "labels": [_("week of %(day)s") % {"day": _day(week.monday)} for week in weeks],
+            "labels": [_day(week.monday) for week in weeks],
+            "x_title": _("Week of"),
             "datasets": [
                 {"label": str(label), "data": [getattr(week, name) for week in weeks]}
                 for name, label in selectors.WEEKLY_SERIES.items()

@@ -53,7 +53,10 @@
       scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } }
     });
     draw("weekly", "bar", data.weekly, {
-      scales: { y: { beginAtZero: true, ticks: { precision: 0 } } }
+      scales: {
+        x: { title: { display: true, text: data.weekly.x_title } },
+        y: { beginAtZero: true, ticks: { precision: 0 } }
+      }
     });
   }
 
