@@ -107,17 +107,15 @@ def _code_emails(now: datetime.datetime):
 
 
 def _webhook_deliveries(now: datetime.datetime):
-    """Read from the webhooks app when it is installed; nothing when it is not."""
+    """Read from the webhooks app when it is installed (a delivery is `pending` until it
+    `succeeded` or was `failed`, given up); nothing when it is not."""
     delivery = optional_model("webhooks", "WebhookDelivery")
     if delivery is None:
         return []
-    fields = {f.name for f in delivery._meta.get_fields()}
-    if not {"sent_at", "failed_at", "created_at"} <= fields:
-        return []
-    waiting = Q(sent_at__isnull=True, failed_at__isnull=True)
+    waiting = Q(status="pending")
     rows = delivery.objects.aggregate(
-        sent=Count("pk", filter=Q(sent_at__isnull=False)),
-        failed=Count("pk", filter=Q(sent_at__isnull=True, failed_at__isnull=False)),
+        sent=Count("pk", filter=Q(status="succeeded")),
+        failed=Count("pk", filter=Q(status="failed")),
         waiting=Count("pk", filter=waiting),
         oldest=Min("created_at", filter=waiting),
     )
