@@ -4,6 +4,7 @@ Read from the environment like the Django settings; .env fills in what the shell
 """
 
 import multiprocessing
+import os
 from pathlib import Path
 
 import environ
@@ -48,7 +49,7 @@ logconfig_dict = logging_config(
 def child_exit(server, worker):
     """Request metrics in multiprocess mode (see dashboard/metrics.py): a worker that exits
     leaves its counters to be summed, and its live values are dropped."""
-    if env("PROMETHEUS_MULTIPROC_DIR", default=""):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
