@@ -31,6 +31,7 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from alerts.models import Alert
 from codes.models import CodeEmail, CodeEntry
 from monitoring.models import TaskRun
 from monitoring.selectors import last_task_run
@@ -159,18 +160,15 @@ def _day_end_sweep():
 
 
 def _open_alerts():
-    alert = optional_model("alerts", "Alert")
-    if alert is None:
-        return []
     counts = dict(
-        alert.objects.filter(resolved_at__isnull=True)
+        Alert.objects.filter(resolved_at__isnull=True)
         .values_list("kind")
         .annotate(count=Count("pk"))
     )
     family = GaugeMetricFamily(
         "otp_alerts_open", "Alerts waiting for a person in operations, by kind.", labels=["kind"]
     )
-    for kind in alert.Kind:
+    for kind in Alert.Kind:
         family.add_metric([kind.value], counts.get(kind.value, 0))
     return [family]
 

@@ -13,11 +13,10 @@ from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, Out
 from django.db.models.functions import TruncDate, TruncWeek
 from django.utils.translation import gettext_lazy as _
 
+from alerts.models import Alert
 from codes.models import CodeEmail, CodeEntry, ParcelHold
 from orders.days import delivery_time_zone, end_of_day, local_today
 from orders.models import Shipment, TrackingEvent
-
-from .optional import optional_model
 
 Status = Shipment.Status
 Outcome = CodeEntry.Outcome
@@ -219,13 +218,10 @@ def weekly_events(*, now: datetime.datetime, days: int = HISTORY_DAYS) -> list[W
         "overrides": _per_week(
             CodeEntry.objects.filter(outcome=Outcome.OVERRIDE), "created_at", since=since
         ),
-        "customer_reports": {},
+        "customer_reports": _per_week(
+            Alert.objects.filter(kind=Alert.Kind.CUSTOMER_REPORT), "opened_at", since=since
+        ),
     }
-    alert = optional_model("alerts", "Alert")
-    if alert is not None:
-        series["customer_reports"] = _per_week(
-            alert.objects.filter(kind="customer_report"), "opened_at", since=since
-        )
     weeks = []
     monday = first_monday
     while monday <= this_monday:

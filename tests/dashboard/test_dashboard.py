@@ -14,6 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from alerts.models import Alert
 from codes.models import CodeEmail, CodeEntry, DeliveryCode, ParcelHold
 from dashboard import selectors
 from orders.models import Shipment, TrackingEvent
@@ -153,7 +154,7 @@ def test_code_entries_are_counted_per_local_day_and_outcome():
     assert sum(sum(counts) for counts in entries.counts.values()) == 5
 
 
-def test_weekly_events_count_locks_holds_and_overrides_per_week_from_monday():
+def test_weekly_events_count_locks_holds_overrides_and_reports_per_week_from_monday():
     # Given (today is Thursday 26 November; weeks start on Monday)
     ops = UserFactory()
     week_of_16, week_of_23 = datetime.date(2026, 11, 16), datetime.date(2026, 11, 23)
@@ -167,6 +168,9 @@ def test_weekly_events_count_locks_holds_and_overrides_per_week_from_monday():
         code=code_for(ShipmentFactory()),
         purpose=CodeEmail.Purpose.LOCKED,
         requested_at=rome(datetime.date(2026, 11, 3), 10),
+    )
+    Alert.objects.create(
+        kind=Alert.Kind.CUSTOMER_REPORT, shipment=ShipmentFactory(), opened_at=rome(week_of_23, 9)
     )
 
     # When
@@ -183,6 +187,7 @@ def test_weekly_events_count_locks_holds_and_overrides_per_week_from_monday():
     assert weeks[week_of_16].overrides == 2
     assert (weeks[week_of_23].overrides, weeks[week_of_23].holds) == (1, 1)
     assert weeks[datetime.date(2026, 11, 2)].locks == 1
+    assert weeks[week_of_23].customer_reports == 1
     assert sum(week.locks + week.holds + week.overrides for week in weeks.values()) == 5
 
 

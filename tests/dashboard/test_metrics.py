@@ -7,6 +7,8 @@ import pytest
 from django.urls import reverse
 from prometheus_client.parser import text_string_to_metric_families
 
+from alerts.models import Alert
+from alerts.services import alert_open, alert_resolve
 from codes.models import CodeEmail, CodeEntry
 from codes.services import EntryContext, code_verify
 from codes.tasks import day_end_sweep
@@ -171,6 +173,20 @@ def test_day_end_sweep_records_when_it_ran_and_the_rows_it_changed(
     assert value(body, "otp_day_end_sweep_rows") == result["expired"] + result["rescheduled"] > 0
     assert value(body, "otp_day_end_sweep_duration_seconds") >= 0
     assert TaskRun.objects.get().task == TaskRun.Task.DAY_END_SWEEP
+
+
+def test_open_alerts_move_when_an_alert_opens_and_when_it_is_resolved(
+    client, ops, out_for_delivery
+):
+    alert = alert_open(kind=Alert.Kind.CUSTOMER_REPORT, shipment=out_for_delivery)
+    opened = scrape(client)
+
+    alert_resolve(alert=alert, actor=ops, note="Called the customer: a neighbour took it.")
+
+    resolved = scrape(client)
+    assert value(opened, "otp_alerts_open", kind="customer_report") == 1
+    assert value(resolved, "otp_alerts_open", kind="customer_report") == 0
+    assert value(resolved, "otp_alerts_open", kind="code_locked") == 0
 
 
 def test_parcels_by_status_move_when_a_parcel_changes(client, out_for_delivery, courier):
