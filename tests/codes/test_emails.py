@@ -184,6 +184,49 @@ def test_issue_email_is_asked_for_once_per_code(shipped, frozen_now):
     assert CodeEmail.objects.count() == 1
 
 
+def _email_rows():
+    return list(
+        CodeEmail.objects.order_by("pk").values_list(
+            "code_id", "purpose", "requested_at", "sent_at", "failed_at"
+        )
+    )
+
+
+@pytest.mark.parametrize("purpose", CodeEmail.ONCE_PER_CODE)
+def test_once_per_code_request_in_one_statement_agrees_with_the_orm_version(
+    shipped, frozen_now, purpose
+):
+    # Given a code with no email yet
+    code = DeliveryCode.objects.get()
+    CodeEmail.objects.all().delete()
+    written = {}
+    answers = {}
+    for name, request in [
+        ("sql", notifications._request_once),
+        ("orm", notifications._request_once_with_orm),
+    ]:
+        # When each version is asked twice for the same email
+        first = request(code=code, purpose=purpose, now=frozen_now)
+        second = request(code=code, purpose=purpose, now=frozen_now)
+        answers[name] = (first.pk is not None, first.purpose, first.requested_at, second)
+        written[name] = _email_rows()
+        CodeEmail.objects.all().delete()
+
+    # Then both wrote the same one row and answered the same: the email, then None
+    assert written["sql"] == written["orm"]
+    assert len(written["sql"]) == 1
+    assert answers["sql"] == answers["orm"] == (True, purpose, frozen_now, None)
+
+
+def test_once_per_code_request_is_one_statement(shipped, frozen_now, django_assert_num_queries):
+    code = DeliveryCode.objects.get()
+
+    with django_assert_num_queries(1):
+        notifications.code_email_request(
+            code=code, purpose=CodeEmail.Purpose.WRONG_CODE, now=frozen_now
+        )
+
+
 def test_nothing_about_the_code_is_logged(
     customer, ops, django_capture_on_commit_callbacks, caplog
 ):
