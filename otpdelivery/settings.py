@@ -136,14 +136,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # With a Celery worker next to the web server (make run), two processes write at once;
     # taking the write lock at BEGIN makes the second wait instead of failing "locked".
     DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # psycopg 3 sends parameters apart from the SQL (server-side binding), which lets it
-    # prepare a statement it has run five times on a connection and skip its planning from
-    # then on. A proxy pooling connections per transaction (PgBouncer in transaction mode)
-    # hands each transaction another server connection, without those prepared
-    # statements: behind one, set DATABASE_SERVER_SIDE_BINDING=false.
-    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env.bool(
-        "DATABASE_SERVER_SIDE_BINDING", default=True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+    "DATABASE_SERVER_SIDE_BINDING", default=True
+):
+    # psycopg 3 sends parameters apart from the SQL (server-side binding) and prepares a
+    # statement once a connection has run it five times, so PostgreSQL plans the hot
+    # statements once per connection instead of once per request. A proxy pooling
+    # connections per transaction (PgBouncer in transaction mode) hands each transaction
+    # another server connection, without those prepared statements: behind one, set
+    # DATABASE_SERVER_SIDE_BINDING=false (Django's default: both off).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True, prepare_threshold=5
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
