@@ -79,13 +79,15 @@ def parcel_hold_release(*, shipment: Shipment, actor, now: datetime.datetime) ->
 
 
 @transaction.atomic
-def code_resend(*, shipment: Shipment, now: datetime.datetime) -> CodeEmail:
+def code_resend(*, shipment: Shipment, now: datetime.datetime | None = None) -> CodeEmail:
     """Email the parcel's current code again, at most CODE_RESEND_MAX_PER_HOUR times an hour.
 
     Counted in the database under the parcel's row lock, so every web process and
-    concurrent click sees the same count.
+    concurrent click sees the same count. The time is read once the lock is held (unless
+    a test gives one), so the requests counted are exactly those committed before.
     """
     shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
+    now = now or timezone.now()
     code = DeliveryCode.objects.filter(
         shipment=shipment, status=DeliveryCode.Status.ACTIVE, valid_until__gt=now
     ).first()

@@ -192,12 +192,12 @@ def code_verify(*, shipment: Shipment, raw_code: str, context: EntryContext) -> 
     Never raises for a wrong, malformed, expired or locked code: each is an outcome, and
     its CodeEntry (and wrong-attempt counts) must commit like any other.
     """
-    now = timezone.now()
     plain = tokens.normalize(raw_code)
     if plain is None:
-        return _record_malformed(context=context, shipment=shipment, now=now)
+        return _record_malformed(context=context, shipment=shipment, now=timezone.now())
 
     with transaction.atomic():
+        now = _lock_person(context.user)
         refused = _refuse_if_blocked(context=context, shipment=shipment, now=now)
         if refused is not None:
             return refused
@@ -214,12 +214,12 @@ def code_verify_at_pickup_point(
     without a parcel and counted against the person who typed it (rule 6, per person).
     """
     context = replace(context, pickup_point=pickup_point)
-    now = timezone.now()
     plain = tokens.normalize(raw_code)
     if plain is None:
-        return _record_malformed(context=context, shipment=None, now=now)
+        return _record_malformed(context=context, shipment=None, now=timezone.now())
 
     with transaction.atomic():
+        now = _lock_person(context.user)
         refused = _refuse_if_blocked(context=context, shipment=None, now=now)
         if refused is not None:
             return refused
@@ -240,13 +240,11 @@ def _record_malformed(*, context: EntryContext, shipment, now) -> EntryResult:
 
 
 def _refuse_if_blocked(*, context: EntryContext, shipment, now) -> EntryResult | None:
-    """Called inside the entry's transaction, before any parcel is looked at."""
-    # Locking the person first serialises their entries across all parcels, so the
-    # per-person count of wrong codes is exact however many requests race (rule 6).
+    """Called inside the entry's transaction, with the person's lock held (_lock_person),
+    before any parcel is looked at."""
     # The block is read by a statement of its own once the lock is held: a statement that
     # waited for the lock still reads with its older snapshot (PostgreSQL, read committed),
     # and would miss a block committed by the entry it waited for.
-    _lock_person(context.user)
     if not person_is_blocked(user=context.user):
         return None
     # Refused before the parcel is even looked at: its counters stay untouched.
@@ -367,9 +365,18 @@ def _count_wrong(*, shipment, code: DeliveryCode, context: EntryContext, now) ->
 # --- Rule 6, per person: too many wrong codes across parcels blocks code entry -------------
 
 
-def _lock_person(user) -> None:
+def _lock_person(user) -> datetime.datetime:
+    """Lock the person's row and return the time of their entry, read under the lock.
+
+    Locking the person first serialises their entries across all parcels, so the
+    per-person count of wrong codes is exact however many requests race (rule 6). The
+    time is read only once the lock is held: entries then get their times in the order
+    they commit, and the window counted by time holds every earlier entry. A time read
+    before waiting for the lock would be older than entries committed meanwhile.
+    """
     # The user row is the one row every entry by this person shares, whatever the parcel.
     get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk").get()
+    return timezone.now()
 
 
 def _block_if_over_limit(user, *, now) -> bool:
@@ -386,9 +393,8 @@ def _block_if_over_limit(user, *, now) -> bool:
     )
     # One statement: the wrong codes in the window and after the last lift, if any.
     wrong = (
-        CodeEntry.objects.filter(
-            user=user, outcome=Outcome.WRONG, created_at__gte=since, created_at__lte=now
-        )
+        # No upper bound: an entry from a web server whose clock runs ahead is counted too.
+        CodeEntry.objects.filter(user=user, outcome=Outcome.WRONG, created_at__gte=since)
         .filter(Q(created_at__gt=Subquery(last_lifted)) | ~Exists(last_lifted))
         .count()
     )

@@ -95,7 +95,7 @@ def track_resend(request, tracking_number):
         shipments_for_customer(user=request.user), tracking_number=tracking_number
     )
     try:
-        code_resend(shipment=shipment, now=timezone.now())
+        code_resend(shipment=shipment)
     except NoCodeToResend:
         messages.error(request, _("This parcel has no valid code to send right now."))
     except ResendLimitReached as limit:
