@@ -18,8 +18,27 @@ CODE_LENGTH = 6
 _SIX_ASCII_DIGITS = re.compile(r"[0-9]{6}", re.ASCII)
 # Longer input is malformed whatever it holds; no need to look through 10 kB of it.
 _MAX_INPUT_LENGTH = 64
-# Separators people type or phones insert when a code is read out in two groups.
-_SEPARATORS = {"-", "\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2212"}
+# What may stand between the digits, and nothing else (README, "Typing a code"): the
+# spaces and dashes people type, or phones and word processors put in, when a code is
+# read out or copied in two groups. Any other character, controls and line or paragraph
+# separators included (whatever Python calls whitespace), makes the entry malformed.
+SEPARATORS = {
+    "\u0020": "space",
+    "\u00a0": "no-break space",
+    "\u2007": "figure space",
+    "\u2008": "punctuation space",
+    "\u2009": "thin space",
+    "\u200a": "hair space",
+    "\u202f": "narrow no-break space",
+    "\u3000": "ideographic space",
+    "\u002d": "hyphen-minus",
+    "\u2010": "hyphen",
+    "\u2011": "non-breaking hyphen",
+    "\u2012": "figure dash",
+    "\u2013": "en dash",
+    "\u2014": "em dash",
+    "\u2212": "minus sign",
+}
 
 
 def _is_run(code: str, step: int) -> bool:
@@ -42,13 +61,14 @@ def generate_code() -> str:
 def normalize(raw: object) -> str | None:
     """The six ASCII digits the person meant, or None when the input is malformed.
 
-    Spaces and hyphens are ignored. Anything else that is not an ASCII digit, including
-    digits of other scripts and full-width ones, makes the input malformed: the code
-    is compared digit by digit and we never guess what such input meant.
+    The characters in SEPARATORS are ignored wherever they stand. Anything else that is
+    not an ASCII digit, including digits of other scripts, full-width digits, tabs, NULs
+    and other control characters, makes the input malformed, as does empty input: the
+    code is compared digit by digit and we never guess what such input meant.
     """
     if not isinstance(raw, str) or len(raw) > _MAX_INPUT_LENGTH:
         return None
-    kept = "".join(ch for ch in raw if not (ch.isspace() or ch in _SEPARATORS))
+    kept = "".join(ch for ch in raw if ch not in SEPARATORS)
     if _SIX_ASCII_DIGITS.fullmatch(kept) is None:
         return None
     return kept

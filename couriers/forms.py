@@ -3,6 +3,7 @@
 from decimal import Decimal, InvalidOperation
 
 from django import forms
+from django.core.validators import ProhibitNullCharactersValidator
 from django.utils.translation import gettext_lazy as _
 
 from .models import DeliveryAttempt
@@ -34,17 +35,29 @@ class CoordinateField(forms.Field):
         return round(number, 6)
 
 
+class RawCodeField(forms.CharField):
+    """The code exactly as typed, empty or holding a NUL included: the code service alone
+    decides what is malformed (codes.tokens.normalize) and records every entry (rule 10),
+    so the form refuses nothing a person could have typed."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strip=False, required=False, **kwargs)
+        self.validators = [
+            validator
+            for validator in self.validators
+            if not isinstance(validator, ProhibitNullCharactersValidator)
+        ]
+
+
 class CodeEntryForm(forms.Form):
     """The code at the door. Its inputs are written in the templates
     (_partials/_code_field.html and couriers/stop.html), not rendered by widgets."""
 
-    # Kept as typed: the code service normalises it and records malformed input.
-    code = forms.CharField(
+    code = RawCodeField(
         label=_("Delivery code"),
         help_text=_(
             "Ask the customer to read you the six-digit code from their email or the tracking page."
         ),
-        strip=False,
     )
     # Filled in by the browser when the courier lets it share the position.
     latitude = CoordinateField(limit=90)
