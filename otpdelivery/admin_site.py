@@ -1,8 +1,9 @@
 """The admin site: Django's, with every registered model admin guarded against being
 used to read back a secret column (a code's keyed hash or ciphertext, a password hash,
-an API key's hash, a webhook secret) one filter at a time.
+an API key's hash, a webhook secret) one filter at a time, and against changelist
+parameters that would end in a server error.
 
-The guard is mixed into each model admin as it is registered, ours and third parties'
+The guards are mixed into each model admin as it is registered, ours and third parties'
 alike, so a model added later is covered by declaring its secret fields on the model
 (see otpdelivery.secret_fields) without anyone remembering to protect its admin.
 """
@@ -10,6 +11,8 @@ alike, so a model added later is covered by declaring its secret fields on the m
 from django.contrib import admin
 from django.contrib.admin.options import ModelAdmin
 from django.core import checks
+from django.core.exceptions import BadRequest
+from django.db import DataError, router, transaction
 from django.db.models.base import ModelBase
 
 from .secret_fields import lookup_touches_secret
@@ -92,13 +95,29 @@ def _secret_error(model_admin, option: str, path: str) -> checks.Error:
     )
 
 
+class ParameterRangeGuard:
+    """A changelist parameter the database or Python cannot take (a year of 23 digits, a
+    number past the column's range) is a 400 with our error page, never a server error.
+
+    Django turns malformed values into its own error redirect, but not values that
+    overflow: those fail while the list is counted. The savepoint keeps the request's
+    connection usable after the database refuses one."""
+
+    def get_changelist_instance(self, request):
+        try:
+            with transaction.atomic(using=router.db_for_read(self.model)):
+                return super().get_changelist_instance(request)
+        except (OverflowError, ValueError, DataError) as error:
+            raise BadRequest("A changelist parameter is out of range.") from error
+
+
 class OperationsAdminSite(admin.AdminSite):
     def register(self, model_or_iterable, admin_class=None, **options):
         admin_class = admin_class or ModelAdmin
         if not issubclass(admin_class, SecretColumnGuard):
             admin_class = type(
                 admin_class.__name__,
-                (SecretColumnGuard, admin_class),
+                (SecretColumnGuard, ParameterRangeGuard, admin_class),
                 {"__module__": admin_class.__module__},
             )
         if isinstance(model_or_iterable, ModelBase):

@@ -61,6 +61,14 @@ def logging_config(*, log_format: str, level: str, gunicorn: bool = False) -> di
             "filters": ["require_debug_false", "redact_codes"],
         }
         config["loggers"]["django"] = {"handlers": ["mail_admins"], "level": level}
+        # Requests refused as suspicious (a bogus Host header, a lookup the admin does not
+        # allow, too many fields) are anyone's to send, as many as they like: logged, but
+        # never an email per request.
+        config["loggers"]["django.security"] = {
+            "handlers": ["console"],
+            "level": level,
+            "propagate": False,
+        }
         # runserver's request lines, through the masking console instead of Django's own.
         config["loggers"]["django.server"] = {
             "handlers": ["console"],

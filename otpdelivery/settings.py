@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "pickup",
     "alerts",
     "dashboard",
+    "ratelimits",
 ]
 
 MIDDLEWARE = [
@@ -306,6 +307,13 @@ COURIER_WRONG_ATTEMPTS_WINDOW_MINUTES = envvars.integer(
 PICKUP_HOLDING_DAYS = envvars.integer("PICKUP_HOLDING_DAYS", default=3)
 # Rule 12: times per hour a customer may have a parcel's code emailed again.
 CODE_RESEND_MAX_PER_HOUR = envvars.integer("CODE_RESEND_MAX_PER_HOUR", default=3, minimum=1)
+# Password-reset emails an hour per address asked for, and per client address asking.
+PASSWORD_RESET_MAX_PER_RECIPIENT_PER_HOUR = envvars.integer(
+    "PASSWORD_RESET_MAX_PER_RECIPIENT_PER_HOUR", default=3, minimum=1
+)
+PASSWORD_RESET_MAX_PER_REQUESTER_PER_HOUR = envvars.integer(
+    "PASSWORD_RESET_MAX_PER_REQUESTER_PER_HOUR", default=10, minimum=1
+)
 # Minutes after which a code email not yet sent is queued again (its task was lost).
 CODE_EMAIL_REQUEUE_AFTER_MINUTES = envvars.integer(
     "CODE_EMAIL_REQUEUE_AFTER_MINUTES", default=5, minimum=1

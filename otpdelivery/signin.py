@@ -7,6 +7,7 @@ through one depot router must not lock each other out because one of them mistyp
 from axes.backends import AxesStandaloneBackend
 from axes.helpers import get_cool_off
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.validators import MaxLengthValidator
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -26,6 +27,21 @@ class SignInThrottleBackend(AxesStandaloneBackend):
         return super().authenticate(request, username=username, password=password, **kwargs)
 
 
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form, refusing a username longer than any account's before the
+    password is checked.
+
+    Django sets the field's max_length after the field is made, so no validator checks
+    it: a 256-character username reached the sign-in throttle, whose table refused it
+    with a server error.
+    """
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        username = self.fields["username"]
+        username.validators.append(MaxLengthValidator(username.max_length))
+
+
 def signin_locked_out(request, original_response=None, credentials=None):
     """The sign-in page again, with a clear message instead of axes' bare 429 text."""
     cool_off = get_cool_off(request)
@@ -43,7 +59,7 @@ def signin_locked_out(request, original_response=None, credentials=None):
             "Too many failed sign-ins for this username. Ask operations to unlock the account."
         )
     username = (credentials or {}).get("username", "")
-    form = AuthenticationForm(request, initial={"username": username})
+    form = SignInForm(request, initial={"username": username})
     return render(
         request,
         "registration/login.html",

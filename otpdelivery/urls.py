@@ -1,6 +1,7 @@
 """Top-level URLs: sign-in, the three portals, the admin and the health check."""
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 
 from dashboard import views as dashboard_views
@@ -8,14 +9,25 @@ from orders import views as order_views
 
 from . import views
 from .converters import TrackingNumberConverter
+from .signin import SignInForm
 
 register_converter(TrackingNumberConverter, "tracking")
+
+handler400 = "otpdelivery.views.bad_request"
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     # Only for `make bench`: a 404 unless BENCH_BASELINE_VIEW is true. Never linked.
     path("bench/baseline", views.bench_baseline, name="bench_baseline"),
+    # Before Django's own: the same pages, the sign-in refusing over-long usernames and the
+    # password reset rate-limited.
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(authentication_form=SignInForm),
+        name="login",
+    ),
+    path("accounts/password_reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("metrics", dashboard_views.metrics_view, name="metrics"),

@@ -1,16 +1,25 @@
-"""Site-wide views: where a signed-in person lands, and the health check."""
+"""Site-wide views: where a signed-in person lands, the health check, password reset."""
+
+import datetime
 
 from django.conf import settings
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateformat import time_format
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from couriers.selectors import courier_for_user
 from orders.models import Order
 from pickup.selectors import pickup_points_for_operator
+
+from .http import client_ip
+from .ratelimit import Limit, ratelimit_take
 
 
 @login_required
@@ -23,6 +32,19 @@ def home(request):
     if request.user.is_staff:
         return redirect("admin:index")
     return redirect("order_list")
+
+
+def bad_request(request, exception):
+    """Our 400 page for anything the server cannot take (a body in a charset Django
+    refuses, a parameter out of range, a lookup the admin does not allow).
+
+    Django's own handler checks the CSRF token first, which reads the body again, and a
+    body that failed to parse raises again there, escaping as the web server's bare
+    error page. The body is marked unreadable instead: whatever reads it while the page
+    is built finds it empty.
+    """
+    request._mark_post_parse_error()
+    return render(request, "400.html", status=400)
 
 
 @never_cache
@@ -59,3 +81,44 @@ def _bench_baseline(request):
         .first()
     )
     return HttpResponse(latest_order or "-", content_type="text/plain; charset=utf-8")
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's password reset, with at most a few emails an hour per address asked for
+    and per client address (otpdelivery.ratelimit), so nobody can flood someone's inbox.
+
+    Counted per address typed, whether or not an account has it, so the page answers
+    the same for known and unknown addresses, also when it refuses.
+    """
+
+    def form_valid(self, form):
+        hour = datetime.timedelta(hours=1)
+        result = ratelimit_take(
+            limits=[
+                Limit(
+                    "password_reset:recipient",
+                    form.cleaned_data["email"],
+                    settings.PASSWORD_RESET_MAX_PER_RECIPIENT_PER_HOUR,
+                    hour,
+                ),
+                Limit(
+                    "password_reset:requester",
+                    client_ip(self.request),
+                    settings.PASSWORD_RESET_MAX_PER_REQUESTER_PER_HOUR,
+                    hour,
+                ),
+            ]
+        )
+        if result.allowed:
+            return super().form_valid(form)
+        form.add_error(
+            "email",
+            _(
+                "Too many password-reset emails have been asked for this address or from "
+                "your network. Try again after %(time)s."
+            )
+            % {"time": time_format(timezone.localtime(result.retry_at), "H:i")},
+        )
+        response = self.form_invalid(form)
+        response.status_code = 429
+        return response

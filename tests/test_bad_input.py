@@ -5,6 +5,9 @@ error, none may count as a wrong code, and each gets a clear message."""
 from urllib.parse import quote
 
 import pytest
+from django.contrib import admin
+from django.core import mail
+from django.test import Client
 from django.urls import reverse
 
 from codes import tokens
@@ -235,3 +238,193 @@ def test_bad_tracking_numbers_at_the_counter_get_a_clear_message(
         'class="errorlist' in response.content.decode() or "No parcel" in response.content.decode()
     )
     assert not Shipment.objects.filter(status=Shipment.Status.AT_PICKUP_POINT).exists()
+
+
+# --- Bodies, headers and parameters the server cannot take (issue 15, item 5) -----------
+
+OUR_400_PAGE = "We could not understand this request"
+
+
+def _multipart(boundary: bytes, *parts: bytes, end: bool = True) -> bytes:
+    body = b"".join(b"--" + boundary + b"\r\n" + part + b"\r\n" for part in parts)
+    return body + (b"--" + boundary + b"--\r\n" if end else b"")
+
+
+_CODE_PART = b'Content-Disposition: form-data; name="code"\r\n\r\n123456'
+_FORM = "application/x-www-form-urlencoded"
+_MULTIPART = "multipart/form-data; boundary=b0undary"
+
+# (content type, body): what clients, scanners and attackers send to a form view.
+BODY_SHAPES = [
+    (f"{_FORM}; charset=utf-16", "code=123456".encode("utf-16")),
+    (f"{_FORM}; charset=utf-16le", "code=123456".encode("utf-16le")),
+    (f"{_FORM}; charset=utf-32", "code=123456".encode("utf-32")),
+    (f"{_FORM}; charset=utf-7", b"code=+ADEAMgAz-456"),
+    (f"{_FORM}; charset=latin-1", b"code=123456"),
+    (f"{_FORM}; charset=bogus-charset", b"code=123456"),
+    (f"{_FORM}; charset=", b"code=123456"),
+    (f'{_FORM}; charset="utf-8"', b"code=123456"),
+    (f"{_FORM}; charset=utf-8; charset=utf-16", b"code=123456"),
+    (_FORM, b"code=\xff\xfe\x00\x01"),
+    (_FORM, b"code=%FF%FE%00%01"),
+    (_FORM, b"\xef\xbb\xbfcode=123456"),
+    (_FORM, b"code=" + b"1" * 100_000),
+    (_FORM, b"&".join(b"f%d=1" % n for n in range(1_500))),
+    (_FORM, b"code=1&" * 1_200),
+    (_FORM, b"=&=&&==%%%"),
+    (_FORM, b"x" * (3 * 1024 * 1024)),
+    (_MULTIPART, _multipart(b"b0undary", _CODE_PART)),
+    (f"{_MULTIPART}; charset=utf-16", _multipart(b"b0undary", _CODE_PART)),
+    (f"{_MULTIPART}; charset=bogus", _multipart(b"b0undary", _CODE_PART)),
+    (_MULTIPART, _multipart(b"b0undary", _CODE_PART, end=False)),
+    ("multipart/form-data", _multipart(b"b0undary", _CODE_PART)),
+    ("multipart/form-data; boundary=", b"--\r\n\r\n"),
+    ("multipart/form-data; boundary=" + "b" * 200, b"--" + b"b" * 200 + b"\r\n"),
+    (_MULTIPART, b"garbage without any boundary"),
+    (_MULTIPART, _multipart(b"b0undary", b"Content-Disposition: form-data\r\n\r\nnameless")),
+    (
+        _MULTIPART,
+        _multipart(
+            b"b0undary",
+            b'Content-Disposition: form-data; name="code"; filename="../../etc/passwd"\r\n'
+            b"Content-Type: application/octet-stream\r\n\r\n123456",
+        ),
+    ),
+    (
+        _MULTIPART,
+        _multipart(
+            b"b0undary",
+            b'Content-Disposition: form-data; name="code"\r\n'
+            b"Content-Transfer-Encoding: base64\r\n\r\n!!!not base64!!!",
+        ),
+    ),
+    (
+        _MULTIPART,
+        _multipart(b"b0undary", *[b'Content-Disposition: form-data; name="f"\r\n\r\n1'] * 1_200),
+    ),
+    ("application/json", b'{"code": "123456"}'),
+    ("application/json", b'{"code": ' * 10_000),
+    ("text/plain", b"code=123456"),
+    ("application/xml", b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "a">]><x>&a;</x>'),
+    ("", b"code=123456"),
+]
+
+
+def _checking_csrf() -> Client:
+    """A client whose posts go through the CSRF check as a browser's do: with the cookie,
+    so that the check goes on to read the token from the body."""
+    client = Client(enforce_csrf_checks=True)
+    client.cookies["csrftoken"] = "c" * 32
+    return client
+
+
+def _form_views(courier, operator, customer, out_for_delivery, pickup_point):
+    """(who is signed in, URL) for every form a person posts to."""
+    return [
+        (None, reverse("login")),
+        (None, reverse("password_reset")),
+        (courier.user, reverse("courier_stop", args=[out_for_delivery.tracking_number])),
+        (operator, reverse("pickup_point", args=[pickup_point.pk])),
+        (operator, reverse("pickup_receive", args=[pickup_point.pk])),
+        (customer, reverse("track_resend", args=[out_for_delivery.tracking_number])),
+    ]
+
+
+def test_no_body_shape_posted_to_any_form_is_a_server_error(
+    courier, operator, customer, out_for_delivery, pickup_point
+):
+    problems = []
+    for person, url in _form_views(courier, operator, customer, out_for_delivery, pickup_point):
+        client = _checking_csrf()
+        if person is not None:
+            client.force_login(person)
+        for content_type, body in BODY_SHAPES:
+            try:
+                response = client.generic("POST", url, body, content_type=content_type)
+            except Exception as error:  # noqa: BLE001 - an escaping error is the failure
+                problems.append((url, content_type[:60], type(error).__name__))
+                continue
+            if response.status_code >= 500:
+                problems.append((url, content_type[:60], response.status_code))
+            elif response.status_code == 400 and OUR_400_PAGE not in response.content.decode():
+                problems.append((url, content_type[:60], "not our 400 page"))
+
+    assert problems == []
+    assert not CodeEntry.objects.filter(outcome=CodeEntry.Outcome.WRONG).exists()
+
+
+@pytest.mark.parametrize("charset", ["utf-16", "utf-7"])
+def test_a_form_posted_in_a_charset_django_refuses_is_our_400_page(charset):
+    response = _checking_csrf().generic(
+        "POST",
+        reverse("login"),
+        "username=marco&password=x".encode("utf-16" if charset == "utf-16" else "ascii"),
+        content_type=f"{_FORM}; charset={charset}",
+    )
+
+    assert response.status_code == 400
+    assert OUR_400_PAGE in response.content.decode()
+
+
+@pytest.mark.parametrize("length", [151, 256, 10_000])
+def test_an_overlong_username_at_sign_in_is_a_form_error(client, length):
+    response = client.post(reverse("login"), {"username": "m" * length, "password": "x"})
+
+    assert response.status_code == 200
+
+
+def _huge_parameters(model):
+    huge = "9" * 23
+    parameters = [{"p": huge}, {"pk": huge}, {"pk__gt": huge}, {"id__in": f"1,{huge}"}]
+    for field in model._meta.get_fields():
+        if field.is_relation or not hasattr(field, "get_internal_type"):
+            continue
+        kind = field.get_internal_type()
+        name = field.name
+        if kind in {"DateTimeField", "DateField"}:
+            parameters += [
+                {f"{name}__year": huge},
+                {f"{name}__year": huge, f"{name}__month": "1"},
+                {f"{name}__year": "2026", f"{name}__month": huge},
+                {f"{name}__year": "2026", f"{name}__month": "1", f"{name}__day": huge},
+                {f"{name}__gte": f"{huge}-01-01"},
+                {f"{name}__lt": "99999-99-99"},
+                {f"{name}__month": "-1"},
+            ]
+        elif "Integer" in kind or kind in {"DecimalField", "FloatField", "BigAutoField"}:
+            parameters += [{name: huge}, {f"{name}__gt": huge}, {name: "1e400"}]
+    return parameters
+
+
+def test_no_changelist_parameter_is_a_server_error(admin_client, out_for_delivery):
+    problems = []
+    for model in sorted(admin.site._registry, key=lambda model: model._meta.label):
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        for parameters in _huge_parameters(model):
+            try:
+                response = admin_client.get(url, parameters)
+            except Exception as error:  # noqa: BLE001 - an escaping error is the failure
+                problems.append((url, parameters, type(error).__name__))
+                continue
+            if response.status_code >= 500:
+                problems.append((url, parameters, response.status_code))
+
+    assert problems == []
+
+
+def test_the_code_entry_list_with_a_23_digit_year_is_our_400_page(admin_client):
+    response = admin_client.get(
+        reverse("admin:codes_codeentry_changelist"), {"created_at__year": "9" * 23}
+    )
+
+    assert response.status_code == 400
+    assert OUR_400_PAGE in response.content.decode()
+
+
+def test_bogus_host_headers_send_operations_no_email_per_request(client, settings):
+    settings.ADMINS = ["oncall@example.com"]
+
+    statuses = {client.get("/", HTTP_HOST=f"evil{n}.example").status_code for n in range(10)}
+
+    assert statuses == {400}
+    assert len(mail.outbox) <= 1
