@@ -61,9 +61,7 @@ def _window_start(now: datetime.datetime, window: datetime.timedelta) -> datetim
 
 
 @transaction.atomic
-def ratelimit_take(
-    *, limits: list[Limit], now: datetime.datetime | None = None
-) -> RateLimitResult:
+def ratelimit_take(*, limits: list[Limit], now: datetime.datetime | None = None) -> RateLimitResult:
     """Count one request against every limit, or refuse it (counting nothing) if any
     limit's current window is full. Limits with no key (no client address known) are
     skipped."""
@@ -79,9 +77,7 @@ def ratelimit_take(
         )
         locked.append((limit, bucket))
     full = [
-        bucket.window_start + limit.window
-        for limit, bucket in locked
-        if bucket.hits >= limit.limit
+        bucket.window_start + limit.window for limit, bucket in locked if bucket.hits >= limit.limit
     ]
     if full:
         return RateLimitResult(allowed=False, retry_at=max(full))
