@@ -15,6 +15,7 @@ from django.conf import settings as django_settings
 from django.test import RequestFactory
 from django.urls import reverse
 
+from alerts.models import Alert
 from otpdelivery.http import client_ip
 from tests.factories import CourierFactory, UserFactory
 
@@ -236,12 +237,57 @@ def test_couriers_sharing_a_depot_network_are_not_locked_out_together(client, ma
     assert client.session["_auth_user_id"] == str(colleague.pk)
 
 
-def test_lock_follows_the_username_to_another_address(client, marco):
-    _fail(client, "marco", 5, ip=DEPOT)
+def test_marco_signs_in_from_his_own_address_while_another_address_is_locked(client, marco):
+    _fail(client, "marco", 5, ip="203.0.113.66")
+    assert _sign_in(client, "marco", "test-pass-123", ip="203.0.113.66").status_code == 429
 
-    response = _sign_in(client, "marco", "test-pass-123", ip="198.51.100.7")
+    response = _sign_in(client, "marco", "test-pass-123", ip=DEPOT)
+
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(marco.pk)
+
+
+def test_the_backstop_refuses_the_username_everywhere_and_alerts_operations(
+    client, marco, settings
+):
+    settings.SIGNIN_BACKSTOP_FAILURES = 20
+    for address in range(4):
+        _fail(client, "marco", 5, ip=f"203.0.113.{address + 1}")
+
+    response = _sign_in(client, "marco", "test-pass-123", ip=DEPOT)
 
     assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+    alert = Alert.objects.get()
+    assert (alert.kind, alert.person, alert.resolved_at) == (
+        Alert.Kind.SIGNIN_BACKSTOP,
+        marco,
+        None,
+    )
+
+
+def test_below_the_backstop_other_addresses_lock_only_themselves(client, marco, settings):
+    settings.SIGNIN_BACKSTOP_FAILURES = 21
+    for address in range(4):
+        _fail(client, "marco", 5, ip=f"203.0.113.{address + 1}")
+
+    response = _sign_in(client, "marco", "test-pass-123", ip=DEPOT)
+
+    assert response.status_code == 302
+    assert not Alert.objects.exists()
+
+
+def test_operations_unlock_a_person_at_once(client, marco, ops):
+    _fail(client, "marco", 5)
+    client.force_login(ops)
+
+    client.post(
+        reverse("admin:auth_user_changelist"),
+        {"action": "unlock_sign_in", "_selected_action": [marco.pk]},
+    )
+    client.logout()
+
+    assert _sign_in(client, "marco", "test-pass-123").status_code == 302
 
 
 def test_lock_ends_after_the_cool_off(client, marco, time_machine, frozen_now):
@@ -272,7 +318,7 @@ def test_admin_sign_in_is_throttled_too(client, ops):
 
 def test_failure_limit_is_a_setting():
     assert django_settings.AXES_FAILURE_LIMIT == 5
-    assert django_settings.AXES_LOCKOUT_PARAMETERS == ["username"]
+    assert django_settings.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"]]
 
 
 # --- Client address behind a proxy ------------------------------------------------------------
