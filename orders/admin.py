@@ -1,8 +1,10 @@
 """Operations' view of orders and parcels. The code itself is never shown here."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Prefetch, Subquery
 from django.http import Http404
@@ -11,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -29,6 +31,7 @@ from couriers.admin import RouteRefused, add_parcel_to_route
 from couriers.models import Courier, PickupPoint, Route, Stop
 from otpdelivery.admin_mixins import ReadOnlyAdminMixin
 from otpdelivery.http import client_ip
+from otpdelivery.recipients import order_change_recipient
 
 from .days import local_today
 from .exceptions import IllegalTransition, PickupPointUnavailable
@@ -45,6 +48,27 @@ class OrderItemInline(admin.TabularInline):
     extra = 0
 
 
+class RecipientForm(forms.Form):
+    """Who receives an order's codes from now on; superusers only (rule 9)."""
+
+    username = forms.CharField(label=_("customer's username"), max_length=150)
+    email = forms.EmailField(label=_("email for delivery codes"))
+    language = forms.ChoiceField(label=_("language for emails"), choices=settings.LANGUAGES)
+    reason = forms.CharField(
+        label=_("Why does the recipient change?"),
+        help_text=_("Kept on the alert with your name."),
+        min_length=OVERRIDE_REASON_MIN_LENGTH,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+    )
+
+    def clean_username(self):
+        customer = get_user_model().objects.filter(username=self.cleaned_data["username"]).first()
+        if customer is None:
+            raise forms.ValidationError(_("Nobody has this username."))
+        return customer
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     list_display = ["number", "customer", "email", "created_at", "parcel_count"]
@@ -58,7 +82,9 @@ class OrderAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
-        return fields + self.recipient_fields if obj is not None else fields
+        if obj is None:
+            return fields
+        return [*fields, *self.recipient_fields, "change_recipient_link"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(parcel_count=Count("shipments"))
@@ -66,6 +92,60 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.display(description=_("parcels"), ordering="parcel_count")
     def parcel_count(self, order):
         return order.parcel_count
+
+    @admin.display(description=_("recipient of the codes"))
+    def change_recipient_link(self, order):
+        url = reverse("admin:orders_order_change_recipient", args=[order.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Change who receives the codes…"))
+
+    def get_urls(self):
+        change_recipient = path(
+            "<path:object_id>/change-recipient/",
+            self.admin_site.admin_view(self.change_recipient_view),
+            name="orders_order_change_recipient",
+        )
+        return [change_recipient, *super().get_urls()]
+
+    def change_recipient_view(self, request, object_id):
+        order = self.get_object(request, object_id)
+        if order is None:
+            raise Http404
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        change_url = reverse("admin:orders_order_change", args=[order.pk])
+        initial = {"username": order.customer.username, "email": order.email}
+        form = RecipientForm(request.POST or None, initial={**initial, "language": order.language})
+        if request.method == "POST" and form.is_valid():
+            result = order_change_recipient(
+                order=order,
+                customer=form.cleaned_data["username"],
+                email=form.cleaned_data["email"],
+                language=form.cleaned_data["language"],
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+            )
+            self.log_change(request, order, _("Recipient of the codes changed."))
+            self.message_user(
+                request,
+                ngettext(
+                    "%(number)s has a new recipient; %(count)d code was issued again.",
+                    "%(number)s has a new recipient; %(count)d codes were issued again.",
+                    result.codes_reissued,
+                )
+                % {"number": order.number, "count": result.codes_reissued},
+                messages.SUCCESS,
+            )
+            return redirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": order,
+            "order": order,
+            "form": form,
+            "title": _("Change who receives the codes"),
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/orders/order/change_recipient.html", context)
 
 
 class TrackingEventInline(ReadOnlyAdminMixin, admin.TabularInline):

@@ -13,6 +13,9 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from alerts.models import Alert
+from alerts.services import alert_open
+
 # What would let a staff user receive another person's codes or widen their own rights.
 SUPERUSER_ONLY_FIELDS = ("email", "is_staff", "is_superuser", "groups", "user_permissions")
 
@@ -44,6 +47,17 @@ class OperationsUserAdmin(UserAdmin):
         if obj is not None and not request.user.is_superuser:
             fields.extend(name for name in SUPERUSER_ONLY_FIELDS if name not in fields)
         return fields
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "email" in form.changed_data:
+            # Only a superuser gets here; even so, where a person's password-reset link
+            # goes is worth a second pair of eyes.
+            alert_open(
+                kind=Alert.Kind.RECIPIENT_CHANGED,
+                person=obj,
+                details=f"Email address of {obj.username} changed by {request.user.username}.",
+            )
 
     def user_change_password(self, request, id, form_url=""):
         # Setting someone else's password is signing in as them.

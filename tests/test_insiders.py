@@ -9,11 +9,16 @@ customer's own email address and password. Each is refused, and they never see t
 import pytest
 from django.contrib.auth.models import Permission
 from django.core import mail
+from django.core.exceptions import PermissionDenied
 from django.forms import MultiWidget
 from django.urls import reverse
 
+from alerts.models import Alert
+from codes import tokens
+from codes.models import DeliveryCode
 from codes.services import code_issue
 from orders.models import Order, Shipment
+from otpdelivery.recipients import order_change_recipient
 from tests.conftest import plain_code
 from tests.factories import OrderFactory, UserFactory
 
@@ -176,3 +181,90 @@ def test_staff_reissuing_after_a_refused_change_sends_the_code_to_the_customer_o
 
     assert [message.to for message in mail.outbox] == [[Order.objects.get(pk=order.pk).email]]
     assert all("insider@example.com" not in message.to for message in mail.outbox)
+
+
+# --- The one audited way: a superuser changes the recipient --------------------------------
+
+REASON = "The customer called from the number on file and asked for the new address."
+
+
+def test_a_superuser_changes_the_recipient_through_the_audited_service(
+    client, ops, out_for_delivery, django_capture_on_commit_callbacks
+):
+    order = out_for_delivery.order
+    old_email = order.email
+    old_code = DeliveryCode.objects.get(shipment=out_for_delivery, status="active")
+    new_customer = UserFactory(username="bruno", email="bruno@example.com")
+    client.force_login(ops)
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:orders_order_change_recipient", args=[order.pk]),
+            {"username": "bruno", "email": "bruno@example.com", "language": "it", "reason": REASON},
+        )
+
+    order.refresh_from_db()
+    old_code.refresh_from_db()
+    assert response.status_code == 302
+    assert (order.customer, order.email, order.language) == (
+        new_customer,
+        "bruno@example.com",
+        "it",
+    )
+    assert old_code.status == DeliveryCode.Status.REVOKED
+    new_code = DeliveryCode.objects.get(shipment=out_for_delivery, status="active")
+    assert sorted(message.to[0] for message in mail.outbox) == sorted(
+        ["bruno@example.com", old_email]
+    )
+    told = next(message for message in mail.outbox if message.to == [old_email])
+    assert tokens.decrypt(new_code.code_encrypted) not in told.body
+    alert = Alert.objects.get()
+    assert (alert.kind, alert.person, alert.resolved_at) == (
+        Alert.Kind.RECIPIENT_CHANGED,
+        new_customer,
+        None,
+    )
+    assert REASON in alert.details
+
+
+def test_staff_short_of_a_superuser_cannot_change_the_recipient(client, out_for_delivery):
+    client.force_login(_staff_with("view_order", "change_order"))
+    order = out_for_delivery.order
+    url = reverse("admin:orders_order_change_recipient", args=[order.pk])
+
+    response = client.post(
+        url,
+        {"username": "insider", "email": "insider@example.com", "language": "en", "reason": REASON},
+    )
+
+    assert response.status_code == 403
+    assert Order.objects.get(pk=order.pk).email == order.email
+    assert not Alert.objects.exists()
+
+
+def test_the_service_refuses_anyone_but_a_superuser(out_for_delivery):
+    staff = _staff_with("change_order")
+
+    with pytest.raises(PermissionDenied):
+        order_change_recipient(
+            order=out_for_delivery.order,
+            customer=staff,
+            email=staff.email,
+            language="en",
+            actor=staff,
+            reason=REASON,
+        )
+
+    assert Order.objects.get(pk=out_for_delivery.order.pk).customer != staff
+
+
+def test_a_superuser_changing_a_persons_email_opens_an_alert(client, ops, customer):
+    client.force_login(ops)
+
+    _change(client, reverse("admin:auth_user_change", args=[customer.pk]), email="new@example.com")
+
+    customer.refresh_from_db()
+    assert customer.email == "new@example.com"
+    alert = Alert.objects.get()
+    assert (alert.kind, alert.person) == (Alert.Kind.RECIPIENT_CHANGED, customer)
