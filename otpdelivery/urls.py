@@ -23,11 +23,18 @@ urlpatterns = [
     # Before Django's own: the same pages, the sign-in refusing over-long usernames and the
     # password reset rate-limited.
     path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(authentication_form=SignInForm),
-        name="login",
+        "accounts/",
+        include(
+            [
+                path(
+                    "login/",
+                    auth_views.LoginView.as_view(authentication_form=SignInForm),
+                    name="login",
+                ),
+                path("password_reset/", views.PasswordResetView.as_view(), name="password_reset"),
+            ]
+        ),
     ),
-    path("accounts/password_reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("metrics", dashboard_views.metrics_view, name="metrics"),
