@@ -266,8 +266,8 @@ def ship_all(*, ops, today: datetime.date) -> dict:
     the emails queued after the commit): the figure that is timed."""
     from django.db import connection
 
+    from handoff.services import shipments_mark_shipped
     from orders.models import Shipment
-    from orders.services import shipments_mark_shipped
 
     ids = list(
         Shipment.objects.filter(status=Shipment.Status.PROCESSING)
@@ -350,8 +350,8 @@ def describe_profile(name: str, profile: dict, count: int) -> str:
 
 
 def profile_shipping(*, ops, today: datetime.date) -> dict:
+    from handoff.services import shipments_mark_shipped
     from orders.models import Shipment
-    from orders.services import shipments_mark_shipped
 
     shipments = Shipment.objects.filter(status=Shipment.Status.PROCESSING)
     count = shipments.count()
@@ -847,7 +847,7 @@ def bench_sweep(*, ops) -> None:
     ratio = sweep["seconds"] / raw_seconds
     growth_small = sweep_small["rss_peak_mb"] - sweep_small["rss_before_mb"]
     growth = sweep["rss_peak_mb"] - sweep["rss_before_mb"]
-    say(f"Day-end sweep (codes.lifecycle.code_day_end_sweep), {SWEEP_CODES:,} ended codes:")
+    say(f"Day-end sweep (codes.lifecycle.shipments_day_end), {SWEEP_CODES:,} ended codes:")
     for label, run in runs.items():
         say(f"  {label:<18} {run['seconds']:7.2f} s   ({run['rows']:,} rows)")
     say(

@@ -35,13 +35,13 @@ def main(variant: str) -> None:
 
     if variant == "sweep":
         # Imported before the clock starts, as the raw variant needs no import.
-        from codes.lifecycle import code_day_end_sweep
+        from handoff.services import shipments_day_end
     connection.ensure_connection()
     now = timezone.now()
     rss_before = _peak_rss_mb()
     start = time.perf_counter()
     if variant == "sweep":
-        rows = code_day_end_sweep(now=now).expired
+        rows = shipments_day_end(now=now).expired
     else:
         with connection.cursor() as cursor:
             cursor.execute(RAW_UPDATE, [now])

@@ -2,6 +2,15 @@
 outcome of a person's entry (those are EntryResult outcomes)."""
 
 
+class IllegalCodeTransition(Exception):
+    """A code was asked to move to a status its current one does not lead to."""
+
+    def __init__(self, current: str, target: str):
+        super().__init__(f"A delivery code cannot go from {current!r} to {target!r}.")
+        self.current = current
+        self.target = target
+
+
 class CodeEntryNotAllowed(Exception):
     """The caller asked for a code check that the parcel's state does not allow."""
 

@@ -1,17 +1,13 @@
-"""A code's life after it is issued: alerts and holds after wrong entries (rules 6 and
-12), sending it again on request (rule 12), and the day-end sweep (rules 4 and 8)."""
+"""A code's life after it is issued: emails and holds after wrong entries (rule 6), and
+sending it again on request (rule 12)."""
 
 import datetime
 import logging
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
-from orders.days import local_today
 from orders.models import Shipment
-from orders.services import missed_deliveries, shipment_record_missed_delivery
 
 from .exceptions import NoCodeToResend, ResendLimitReached
 from .models import CodeEmail, DeliveryCode, ParcelHold
@@ -104,40 +100,3 @@ def code_resend(*, shipment: Shipment, now: datetime.datetime | None = None) -> 
     if len(recent) >= limit:
         raise ResendLimitReached(next_allowed_at=recent[-1] + RESEND_WINDOW)
     return code_email_request(code=code, purpose=Purpose.RESENT, now=now)
-
-
-# --- The day-end sweep ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SweepResult:
-    expired: int
-    rescheduled: int
-
-
-def code_day_end_sweep(*, now: datetime.datetime | None = None) -> SweepResult:
-    """Rules 4 and 8, run by beat just after local midnight and by `manage.py expire_codes`.
-
-    First each home delivery still out for delivery after its day is recorded as missed
-    and rescheduled (the only per-parcel work, for those parcels only); then one UPDATE
-    expires every active code whose validity has ended. Each step filters on current
-    state, so a second run changes nothing and a late run catches up on every day missed.
-    """
-    now = now or timezone.now()
-    missed_ids = list(
-        missed_deliveries(today=local_today(now)).order_by("pk").values_list("pk", flat=True)
-    )
-    rescheduled = 0
-    for shipment_id in missed_ids:
-        try:
-            if shipment_record_missed_delivery(shipment_id=shipment_id, now=now):
-                rescheduled += 1
-        except Exception:
-            # One parcel's fault must not keep the others, or the expiry below, waiting;
-            # the next run tries it again.
-            logger.exception("Day-end sweep could not reschedule parcel id %s", shipment_id)
-    expired = DeliveryCode.objects.filter(
-        status=DeliveryCode.Status.ACTIVE, valid_until__lte=now
-    ).update(status=DeliveryCode.Status.EXPIRED)
-    logger.info("Day-end sweep: %d codes expired, %d parcels rescheduled", expired, rescheduled)
-    return SweepResult(expired=expired, rescheduled=rescheduled)

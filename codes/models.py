@@ -16,6 +16,17 @@ class DeliveryCode(models.Model):
         EXPIRED = "expired", _("Expired")
         REVOKED = "revoked", _("Revoked")
 
+    # Every status a code may move to from each status; anything else is illegal. Every
+    # change of status goes through codes.services.code_move / codes_move, which check it.
+    TRANSITIONS = {
+        Status.ACTIVE: {Status.USED, Status.LOCKED, Status.EXPIRED, Status.REVOKED},
+        # A locked code is only ever revoked (an override, or operations closing the case).
+        Status.LOCKED: {Status.REVOKED},
+        Status.USED: set(),
+        Status.EXPIRED: set(),
+        Status.REVOKED: set(),
+    }
+
     shipment = models.ForeignKey("orders.Shipment", on_delete=models.PROTECT, related_name="codes")
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE
@@ -99,6 +110,7 @@ class CodeEntry(models.Model):
         LOCKED = "locked", _("Locked")
         BLOCKED = "blocked", _("Blocked")
         HELD = "held", _("Parcel held for operations")
+        EARLIER_CODE = "earlier_code", _("An earlier code of this parcel")
         ALREADY_DELIVERED = "already_delivered", _("Already delivered")
         NO_CODE_NEEDED = "no_code_needed", _("Handed over, no code needed")
         OVERRIDE = "override", _("Override by operations")

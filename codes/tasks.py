@@ -8,11 +8,7 @@ from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from monitoring.models import TaskRun
-from monitoring.services import task_run_timed
-
 from . import notifications
-from .lifecycle import code_day_end_sweep
 
 # Worth another try later: the mail server, the network or the database is down or slow.
 # (A database error after the send means the email may go out twice: at least once wins.)
@@ -55,14 +51,3 @@ def queue_unsent_code_emails() -> int:
     """Queue again the emails whose task never reached a worker (broker down at the time)."""
     ids = notifications.unsent_code_email_ids(now=timezone.now())
     return notifications.code_emails_queue(code_email_ids=ids)
-
-
-@shared_task
-def day_end_sweep() -> dict:
-    """Beat runs this shortly after local midnight; `manage.py expire_codes` runs it by hand."""
-    result = task_run_timed(
-        task=TaskRun.Task.DAY_END_SWEEP,
-        work=lambda: code_day_end_sweep(now=timezone.now()),
-        rows=lambda result: result.expired + result.rescheduled,
-    )
-    return {"expired": result.expired, "rescheduled": result.rescheduled}

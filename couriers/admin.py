@@ -12,11 +12,11 @@ from django.urls import path, reverse
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
+from handoff.services import shipment_add_to_route
 from orders.models import Shipment
 from otpdelivery.admin_mixins import ReadOnlyAdminMixin
 
 from .models import Courier, DeliveryAttempt, PickupPoint, Route, Stop
-from .services import route_add_stop
 
 
 @admin.register(Courier)
@@ -112,7 +112,7 @@ def add_parcel_to_route(*, route: Route, shipment: Shipment) -> bool:
             _("%(tracking)s is already on %(courier)s's route that day.")
             % {"tracking": shipment, "courier": stop.route.courier}
         )
-    route_add_stop(route=route, shipment=shipment)
+    shipment_add_to_route(shipment=shipment, route=route)
     return True
 
 

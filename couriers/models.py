@@ -58,9 +58,43 @@ class Route(models.Model):
 
 
 class Stop(models.Model):
+    """One parcel on one courier's round for one day. Once finished, a stop keeps what
+    happened at it (rule 14): later changes to the parcel never rewrite it."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", _("To do")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Delivery failed")
+        MISSED = "missed", _("Not reached on its day")
+        DROPPED = "dropped", _("Dropped at the pickup point")
+        REDIRECTED = "redirected", _("Redirected to a pickup point")
+        MOVED = "moved", _("Moved to another route")
+
     route = models.ForeignKey(Route, on_delete=models.CASCADE, related_name="stops")
     shipment = models.ForeignKey("orders.Shipment", on_delete=models.PROTECT, related_name="stops")
+    # The route's day, kept on the stop so that the database can refuse a parcel on two
+    # routes of one day.
+    day = models.DateField(_("day"), editable=False)
     position = models.PositiveIntegerField(_("position"))
+    outcome = models.CharField(
+        _("outcome"),
+        max_length=20,
+        choices=Outcome.choices,
+        default=Outcome.PENDING,
+        editable=False,
+    )
+    # What the courier recorded (the reason of a failed attempt), kept as it was then.
+    note = models.CharField(_("note"), max_length=200, blank=True, editable=False)
+    # Where the parcel was bound when the stop finished: a pickup point, or none (the door).
+    pickup_point = models.ForeignKey(
+        PickupPoint,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["route", "position"]
@@ -69,10 +103,21 @@ class Stop(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["route", "position"], name="stop_unique_position"),
             models.UniqueConstraint(fields=["route", "shipment"], name="stop_unique_shipment"),
+            # Rule 14: a parcel is on one courier's route a day (a stop moved away stays as
+            # the record of the move).
+            models.UniqueConstraint(
+                fields=["shipment", "day"],
+                condition=~models.Q(outcome="moved"),
+                name="stop_one_route_per_shipment_day",
+            ),
         ]
 
     def __str__(self):
         return f"{self.route} #{self.position}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.outcome != self.Outcome.PENDING
 
 
 class DeliveryAttempt(models.Model):

@@ -14,13 +14,18 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_POST
 
-from alerts.services import alerts_open_after_wrong_codes
 from codes.models import DeliveryCode
-from codes.selectors import parcel_is_held
-from codes.services import EntryContext, Outcome, code_verify, shipment_hand_over_without_code
+from handoff.services import (
+    REFUSALS,
+    EntryContext,
+    Outcome,
+    shipment_drop_at_pickup_point,
+    shipment_hand_over_at_door,
+    shipment_hand_over_without_code,
+    shipment_record_failed_attempt,
+)
 from orders.days import local_today
 from orders.models import Shipment
-from orders.services import shipment_receive_at_pickup_point
 from otpdelivery.http import client_ip
 
 from .forms import CodeEntryForm, FailedAttemptForm
@@ -30,7 +35,6 @@ from .selectors import (
     stops_for_courier,
     with_failed_reason_label,
 )
-from .services import delivery_attempt_record_failure
 
 
 def courier_required(view):
@@ -71,6 +75,10 @@ ENTRY_MESSAGES = {
     ),
     Outcome.EXPIRED: gettext_lazy(
         "This code is no longer valid. Record a failed attempt: the customer gets a new code."
+    ),
+    # Rule 16: not a guess, not counted; the customer has a newer code.
+    Outcome.EARLIER_CODE: gettext_lazy(
+        "This is an earlier code of this parcel: ask the customer for the newest."
     ),
     Outcome.LOCKED: gettext_lazy(
         "Too many wrong codes: this parcel is locked. Record a failed attempt; "
@@ -127,13 +135,17 @@ def stop_detail(request, tracking_number):
                 latitude=latitude,
                 longitude=longitude,
             )
-            if shipment.requires_code:
-                result = code_verify(
-                    shipment=shipment, raw_code=form.cleaned_data["code"], context=context
-                )
-                alert_operations_after_entry(result, request.user)
-            else:
-                result = shipment_hand_over_without_code(shipment=shipment, context=context)
+            try:
+                if shipment.requires_code:
+                    result = shipment_hand_over_at_door(
+                        shipment=shipment, raw_code=form.cleaned_data["code"], context=context
+                    )
+                else:
+                    result = shipment_hand_over_without_code(shipment=shipment, context=context)
+            except REFUSALS:
+                # Moved to another courier's route, or no longer out for delivery.
+                messages.error(request, _("This parcel is no longer out for delivery with you."))
+                return redirect("courier_today")
             if result.delivered or result.outcome == Outcome.ALREADY_DELIVERED:
                 # The answer is the confirmation itself, not a redirect to it: one round
                 # trip on a slow network. Sending the POST again is safe: the parcel is
@@ -165,20 +177,6 @@ def stop_detail(request, tracking_number):
     )
 
 
-def alert_operations_after_entry(result, user) -> None:
-    """A lock, hold or block this entry caused opens its alert (rule 15)."""
-    locked = result.outcome == Outcome.WRONG and result.tries_left == 0
-    if not (locked or result.person_blocked):
-        return
-    alerts_open_after_wrong_codes(
-        shipment=result.shipment,
-        person=user,
-        code_locked=locked,
-        parcel_held=locked and parcel_is_held(shipment=result.shipment),
-        person_blocked=result.person_blocked,
-    )
-
-
 def _entry_closed(stop, result) -> str | None:
     """Outcome.BLOCKED, LOCKED or HELD when the stop can take no code now, else None."""
     if result is not None:
@@ -205,12 +203,17 @@ def _entry_closed(stop, result) -> str | None:
 def stop_failed(request, courier, tracking_number):
     stop = _todays_stop(request, tracking_number)
     form = FailedAttemptForm(request.POST)
-    if stop.shipment.status != Shipment.Status.OUT_FOR_DELIVERY or not form.is_valid():
+    if not form.is_valid():
         messages.error(request, _("Choose why the parcel could not be handed over."))
         return redirect("courier_stop", tracking_number=tracking_number)
-    delivery_attempt_record_failure(
-        shipment=stop.shipment, courier=courier, reason=form.cleaned_data["reason"]
-    )
+    try:
+        # A second tap finds the attempt already recorded and answers the same.
+        shipment_record_failed_attempt(
+            shipment=stop.shipment, courier=courier, reason=form.cleaned_data["reason"]
+        )
+    except REFUSALS:
+        messages.error(request, _("This parcel is no longer out for delivery with you."))
+        return redirect("courier_stop", tracking_number=tracking_number)
     messages.info(
         request,
         _("Failed attempt recorded for %(tracking)s. The customer gets a new delivery day.")
@@ -225,12 +228,12 @@ def stop_dropped(request, courier, tracking_number):
     """The courier left the parcel with the operator of its pickup point."""
     stop = _todays_stop(request, tracking_number)
     shipment = stop.shipment
-    if shipment.status != Shipment.Status.OUT_FOR_DELIVERY or shipment.pickup_point is None:
+    try:
+        # A second tap finds the parcel already at the point and answers the same.
+        shipment = shipment_drop_at_pickup_point(shipment=shipment, courier=courier)
+    except REFUSALS:
         messages.error(request, _("This parcel is not to be dropped at a pickup point."))
         return redirect("courier_stop", tracking_number=tracking_number)
-    shipment_receive_at_pickup_point(
-        shipment=shipment, pickup_point=shipment.pickup_point, actor=request.user
-    )
     messages.success(
         request,
         _("%(tracking)s dropped at %(name)s. The customer has been emailed their code.")

@@ -19,3 +19,23 @@ def shipments_for_customer(*, user) -> QuerySet[Shipment]:
             Prefetch("events", queryset=TrackingEvent.objects.order_by("created_at", "pk"))
         )
     )
+
+
+def still_out_after_their_day(*, today) -> QuerySet[Shipment]:
+    """Parcels still on the road after their delivery day ended (missed deliveries and
+    missed drops at a pickup point alike)."""
+    return Shipment.objects.filter(status=Shipment.Status.OUT_FOR_DELIVERY, delivery_day__lt=today)
+
+
+def missed_deliveries(*, today) -> QuerySet[Shipment]:
+    """Home deliveries whose delivery day has ended with the parcel still on the road.
+
+    Parcels bound for a pickup point are left to the missed drops: their code is issued
+    on arrival at the point, and that flow has its own rules.
+    """
+    return still_out_after_their_day(today=today).filter(pickup_point__isnull=True)
+
+
+def missed_drops(*, today) -> QuerySet[Shipment]:
+    """Parcels for a pickup point that the courier did not drop off on their day."""
+    return still_out_after_their_day(today=today).filter(pickup_point__isnull=False)

@@ -8,22 +8,6 @@ from .models import Shipment
 from .notifications import send_returned_email
 
 
-@shared_task
-def return_uncollected_parcels() -> int:
-    """Beat, shortly after local midnight: parcels past their last collection day go back."""
-    from .services import shipments_return_uncollected
-
-    return len(shipments_return_uncollected())
-
-
-@shared_task
-def record_missed_pickup_drops() -> int:
-    """Beat, after the day-end sweep: parcels for a pickup point not dropped on their day."""
-    from .services import shipments_record_missed_drops
-
-    return len(shipments_record_missed_drops())
-
-
 @shared_task(
     autoretry_for=(smtplib.SMTPException, ConnectionError, TimeoutError),
     retry_backoff=True,

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "alerts",
     "dashboard",
     "ratelimits",
+    "handoff",
+    "customers",
 ]
 
 MIDDLEWARE = [
@@ -266,19 +268,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Periodic work, in CELERY_TIMEZONE (the delivery time zone), so "after midnight" is local
 # midnight on daylight-saving days too.
 CELERY_BEAT_SCHEDULE = {
-    # crontab(minute=5, hour=0): every day at 00:05 local time, once the day has ended.
-    "day-end-sweep": {"task": "codes.tasks.day_end_sweep", "schedule": crontab(minute=5, hour=0)},
-    # crontab(minute=15, hour=0): 00:15 every day, once the last collection day has ended.
-    "return-uncollected-parcels": {
-        "task": "orders.tasks.return_uncollected_parcels",
-        "schedule": crontab(minute=15, hour=0),
-    },
-    # crontab(minute=10, hour=0): 00:10 every day, parcels for a pickup point the courier
-    # did not drop off on their day go back to the depot for another run.
-    "record-missed-pickup-drops": {
-        "task": "orders.tasks.record_missed_pickup_drops",
-        "schedule": crontab(minute=10, hour=0),
-    },
+    # crontab(minute=5, hour=0): every day at 00:05 local time, once the day has ended: the
+    # day-end steps in order (expire codes, missed deliveries, missed drops, returns).
+    "day-end": {"task": "handoff.tasks.day_end", "schedule": crontab(minute=5, hour=0)},
     # Every five minutes of real time (an interval, not crontab(minute="*/5"), which in local
     # time skips an hour when the clocks go back), queue again code emails whose task never
     # reached a worker because the broker was down when they were asked for.

@@ -4,8 +4,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 
+from customers import views as customer_views
 from dashboard import views as dashboard_views
-from orders import views as order_views
 
 from . import views
 from .converters import TrackingNumberConverter
@@ -41,8 +41,8 @@ urlpatterns = [
     # Before the admin's own URLs; admin_view sends anyone but staff to the admin sign-in.
     path("admin/dashboard/", admin.site.admin_view(dashboard_views.dashboard), name="dashboard"),
     path("admin/", admin.site.urls),
-    path("orders/", order_views.order_list, name="order_list"),
-    path("track/", include("orders.urls")),
+    path("orders/", customer_views.order_list, name="order_list"),
+    path("track/", include("customers.urls")),
     path("courier/", include("couriers.urls")),
     path("pickup/", include("pickup.urls")),
 ]

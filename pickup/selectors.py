@@ -36,6 +36,14 @@ def parcels_on_their_way_to(*, pickup_point: PickupPoint) -> QuerySet[Shipment]:
     )
 
 
+def parcels_to_receive_at(*, pickup_point: PickupPoint) -> QuerySet[Shipment]:
+    """Parcels the operator may confirm receipt of: those on their way here, and those
+    already received (a second confirmation is answered as done)."""
+    return Shipment.objects.filter(
+        pickup_point=pickup_point, status__in=[*ON_ITS_WAY, Shipment.Status.AT_PICKUP_POINT]
+    )
+
+
 def parcels_released_at(*, pickup_point: PickupPoint) -> QuerySet[Shipment]:
     return Shipment.objects.filter(
         pickup_point=pickup_point, status=Shipment.Status.DELIVERED

@@ -13,16 +13,20 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from codes.selectors import person_is_blocked
-from codes.services import EntryContext, Outcome, code_verify_at_pickup_point
 from couriers.views import ENTRY_MESSAGES as COURIER_MESSAGES
-from couriers.views import alert_operations_after_entry
-from orders.services import shipment_receive_at_pickup_point
+from handoff.services import (
+    EntryContext,
+    Outcome,
+    shipment_hand_over_at_counter,
+    shipment_receive_at_pickup_point,
+)
 from otpdelivery.http import client_ip
 
 from .forms import ReceiptForm, ReleaseForm
 from .selectors import (
     parcels_on_their_way_to,
     parcels_released_at,
+    parcels_to_receive_at,
     parcels_waiting_at,
     pickup_points_for_operator,
 )
@@ -37,6 +41,7 @@ RELEASE_MESSAGES = {
     Outcome.EXPIRED: gettext_lazy(
         "This parcel's collection period is over: do not hand it over. It goes back to the sender."
     ),
+    Outcome.EARLIER_CODE: COURIER_MESSAGES[Outcome.EARLIER_CODE],
     Outcome.LOCKED: gettext_lazy(
         "This parcel is locked after too many wrong codes: do not hand it over. Operations "
         "have been alerted."
@@ -86,12 +91,11 @@ def point_detail(request, point):
     if request.method == "POST":
         form = ReleaseForm(request.POST)
         if form.is_valid():
-            result = code_verify_at_pickup_point(
+            result = shipment_hand_over_at_counter(
                 pickup_point=point,
                 raw_code=form.cleaned_data["code"],
                 context=EntryContext(user=request.user, client_ip=client_ip(request)),
             )
-            alert_operations_after_entry(result, request.user)
             if result.delivered or result.outcome == Outcome.ALREADY_DELIVERED:
                 return redirect(
                     "pickup_released",
@@ -133,10 +137,11 @@ def point_receive(request, point):
     """The operator confirms a parcel has arrived, by its tracking number."""
     form = ReceiptForm(request.POST)
     if form.is_valid():
-        shipment = parcels_on_their_way_to(pickup_point=point).filter(
-            tracking_number=form.cleaned_data["tracking_number"]
+        shipment = (
+            parcels_to_receive_at(pickup_point=point)
+            .filter(tracking_number=form.cleaned_data["tracking_number"])
+            .first()
         )
-        shipment = shipment.first()
         if shipment is not None:
             shipment_receive_at_pickup_point(
                 shipment=shipment, pickup_point=point, actor=request.user

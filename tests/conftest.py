@@ -12,8 +12,8 @@ from django.db import connection
 
 from codes import tokens
 from codes.models import DeliveryCode
-from couriers.services import route_add_stop
-from orders.services import (
+from handoff.services import (
+    shipment_add_to_route,
     shipment_mark_out_for_delivery,
     shipment_mark_shipped,
     shipment_receive_at_pickup_point,
@@ -108,7 +108,7 @@ def out_for_delivery(customer, route, ops, django_capture_on_commit_callbacks):
     shipment = make_valuable_shipment(customer)
     with django_capture_on_commit_callbacks(execute=True):
         shipment_mark_shipped(shipment=shipment, actor=ops, delivery_day=TODAY)
-    route_add_stop(route=route, shipment=shipment)
+    shipment_add_to_route(route=route, shipment=shipment)
     return shipment_mark_out_for_delivery(shipment=shipment, actor=ops)
 
 
@@ -124,7 +124,18 @@ def shipped_for_today(customer, ops):
 def cheap_out_for_delivery(customer, route, ops):
     shipment = make_valuable_shipment(customer, price="20.00")
     shipment_mark_shipped(shipment=shipment, actor=ops, delivery_day=TODAY)
-    route_add_stop(route=route, shipment=shipment)
+    shipment_add_to_route(route=route, shipment=shipment)
+    return shipment_mark_out_for_delivery(shipment=shipment, actor=ops)
+
+
+def out_again_on_its_day(shipment, ops, time_machine):
+    """Move the clock to the morning of the parcel's (new) delivery day and send it out:
+    a failed attempt already put it on its courier's route for that day."""
+    shipment.refresh_from_db()
+    time_machine.move_to(
+        datetime.datetime.combine(shipment.delivery_day, datetime.time(9, 0), tzinfo=ROME),
+        tick=False,
+    )
     return shipment_mark_out_for_delivery(shipment=shipment, actor=ops)
 
 

@@ -9,8 +9,9 @@ import pytest
 from django.urls import reverse
 
 from codes.models import CodeEmail, CodeEntry
-from codes.services import EntryContext, code_verify_at_pickup_point
+from codes.services import EntryContext
 from couriers.models import DeliveryAttempt
+from handoff.services import shipment_hand_over_at_counter
 from orders.models import Shipment, TrackingEvent
 from tests.conftest import make_parcel_at, plain_code
 from tests.factories import CourierFactory, RouteFactory, UserFactory
@@ -34,7 +35,7 @@ def world(out_for_delivery, customer, courier, ops, pickup_point, operator, othe
     bruno = UserFactory(username="bruno")
     held = make_parcel_at(pickup_point, bruno, ops)
     released = make_parcel_at(pickup_point, bruno, ops)
-    code_verify_at_pickup_point(
+    shipment_hand_over_at_counter(
         pickup_point=pickup_point,
         raw_code=plain_code(released),
         context=EntryContext(user=operator),

@@ -6,7 +6,8 @@ from django.core import mail
 from django.urls import reverse
 
 from codes.models import CodeEntry, DeliveryCode
-from codes.services import EntryContext, code_verify
+from codes.services import EntryContext
+from handoff.services import shipment_hand_over_at_door
 from orders.models import Shipment
 from tests.conftest import make_valuable_shipment, plain_code
 
@@ -63,7 +64,7 @@ def test_mark_as_shipped_is_offered_by_that_name(ops_client, customer):
 
 def test_no_admin_page_shows_the_code(ops_client, out_for_delivery, courier):
     digits = plain_code(out_for_delivery)
-    code_verify(
+    shipment_hand_over_at_door(
         shipment=out_for_delivery, raw_code="12a456", context=EntryContext(user=courier.user)
     )
     code = DeliveryCode.objects.get(shipment=out_for_delivery)

@@ -4,13 +4,13 @@ a parcel redirected to a pickup point is on its way there, not failed twice."""
 import re
 
 import pytest
+from couriers.services import delivery_attempt_record_failure
 from django.test import Client
 from django.urls import reverse
 
 from alerts.models import Alert
 from codes.models import EntryBlock, ParcelHold
 from couriers.models import DeliveryAttempt
-from couriers.services import delivery_attempt_record_failure
 from tests.codes.test_entry_block import parcels_on_route
 from tests.conftest import wrong_code_for
 

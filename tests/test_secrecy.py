@@ -18,8 +18,8 @@ from django.views.debug import SafeExceptionReporterFilter
 
 from codes import tokens
 from codes.models import CodeEntry, DeliveryCode
-from codes.services import EntryContext, code_verify
-from couriers.services import route_add_stop
+from codes.services import EntryContext
+from handoff.services import shipment_add_to_route, shipment_hand_over_at_door
 from orders.models import Shipment
 from otpdelivery.error_reports import CodeRedactingExceptionReporter
 from otpdelivery.redaction import RedactCodesFilter, redact
@@ -81,7 +81,7 @@ def full_flow(
     with django_capture_on_commit_callbacks(execute=True):
         _admin_action(client, "mark_as_shipped", shipment)
     first = plain_code(shipment)
-    route_add_stop(route=RouteFactory(courier=courier, day=TODAY), shipment=shipment)
+    shipment_add_to_route(route=RouteFactory(courier=courier, day=TODAY), shipment=shipment)
     _admin_action(client, "mark_as_out_for_delivery", shipment)
 
     client.force_login(customer)
@@ -98,7 +98,7 @@ def full_flow(
     second = plain_code(shipment)
 
     time_machine.move_to(FROZEN_NOW + datetime.timedelta(days=1), tick=False)
-    route_add_stop(route=RouteFactory(courier=courier, day=TOMORROW), shipment=shipment)
+    # The failed attempt put it on the courier's route for its new day (rule 14).
     client.force_login(ops)
     _admin_action(client, "mark_as_out_for_delivery", shipment)
     client.force_login(courier.user)
@@ -248,8 +248,8 @@ def failing_verification(monkeypatch):
     def explode(**kwargs):
         raise RuntimeError(f"database hiccup while checking {kwargs['raw_code']}")
 
-    monkeypatch.setattr("couriers.views.code_verify", explode)
-    monkeypatch.setattr("pickup.views.code_verify_at_pickup_point", explode)
+    monkeypatch.setattr("couriers.views.shipment_hand_over_at_door", explode)
+    monkeypatch.setattr("pickup.views.shipment_hand_over_at_counter", explode)
 
 
 def _report_of_failing_post(client, url, code):
@@ -376,7 +376,7 @@ def test_rehash_lets_codes_be_checked_under_a_new_hash_key(settings, out_for_del
 
     call_command("rotate_code_keys", "--rehash")
 
-    result = code_verify(
+    result = shipment_hand_over_at_door(
         shipment=out_for_delivery, raw_code=code, context=EntryContext(user=courier.user)
     )
     assert result.delivered

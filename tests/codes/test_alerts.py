@@ -9,11 +9,11 @@ from django.urls import reverse
 from codes.lifecycle import parcel_hold_release
 from codes.models import CodeEmail, CodeEntry, ParcelHold
 from codes.selectors import parcel_is_held
-from codes.services import EntryContext, code_verify
+from codes.services import EntryContext
 from couriers.models import DeliveryAttempt
-from couriers.services import delivery_attempt_record_failure
+from handoff.services import shipment_hand_over_at_door, shipment_record_failed_attempt
 from orders.models import Shipment
-from tests.conftest import plain_code, wrong_code_for
+from tests.conftest import out_again_on_its_day, plain_code, wrong_code_for
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,9 @@ def _courier_not_blocked(settings):
 
 
 def _enter(shipment, raw, courier):
-    return code_verify(shipment=shipment, raw_code=raw, context=EntryContext(user=courier.user))
+    return shipment_hand_over_at_door(
+        shipment=shipment, raw_code=raw, context=EntryContext(user=courier.user)
+    )
 
 
 def _enter_wrong(shipment, courier, times):
@@ -93,7 +95,7 @@ def test_lock_email_says_a_new_code_follows_and_does_not_carry_the_code(
 def test_new_code_is_issued_for_the_next_attempt(out_for_delivery, courier):
     _enter_wrong(out_for_delivery, courier, 5)
 
-    delivery_attempt_record_failure(
+    shipment_record_failed_attempt(
         shipment=out_for_delivery, courier=courier, reason=DeliveryAttempt.Reason.NO_CODE
     )
 
@@ -113,12 +115,12 @@ def test_operations_see_the_locked_parcel_flagged(out_for_delivery, courier, adm
     assert "Code locked" in response.content.decode()
 
 
-def test_parcel_is_held_after_ten_wrong_codes_in_all(out_for_delivery, courier):
+def test_parcel_is_held_after_ten_wrong_codes_in_all(out_for_delivery, courier, ops, time_machine):
     _enter_wrong(out_for_delivery, courier, 5)
-    delivery_attempt_record_failure(
+    shipment_record_failed_attempt(
         shipment=out_for_delivery, courier=courier, reason=DeliveryAttempt.Reason.NO_CODE
     )
-    Shipment.objects.filter(pk=out_for_delivery.pk).update(status="out_for_delivery")
+    out_again_on_its_day(out_for_delivery, ops, time_machine)
 
     results = _enter_wrong(out_for_delivery, courier, 5)
 
@@ -127,20 +129,20 @@ def test_parcel_is_held_after_ten_wrong_codes_in_all(out_for_delivery, courier):
     assert ParcelHold.objects.get().wrong_code_entries == 10
 
 
-def test_hold_survives_a_new_code(out_for_delivery, courier):
+def test_hold_survives_a_new_code(out_for_delivery, courier, ops, time_machine):
     # Given 4 + 5 + 1 wrong entries across three codes: the parcel is held.
     _enter_wrong(out_for_delivery, courier, 4)
     for wrong_entries in (5, 1):
-        delivery_attempt_record_failure(
+        shipment_record_failed_attempt(
             shipment=out_for_delivery, courier=courier, reason=DeliveryAttempt.Reason.NO_CODE
         )
-        Shipment.objects.filter(pk=out_for_delivery.pk).update(status="out_for_delivery")
+        out_again_on_its_day(out_for_delivery, ops, time_machine)
         _enter_wrong(out_for_delivery, courier, wrong_entries)
     # When a fresh code is issued for the parcel,
-    delivery_attempt_record_failure(
+    shipment_record_failed_attempt(
         shipment=out_for_delivery, courier=courier, reason=DeliveryAttempt.Reason.NO_CODE
     )
-    Shipment.objects.filter(pk=out_for_delivery.pk).update(status="out_for_delivery")
+    out_again_on_its_day(out_for_delivery, ops, time_machine)
 
     # then even that right code is refused.
     result = _enter(out_for_delivery, plain_code(out_for_delivery), courier)

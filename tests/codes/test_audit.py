@@ -5,14 +5,15 @@ import pytest
 from django.urls import reverse
 
 from codes.models import CodeEntry
-from codes.services import EntryContext, code_verify
+from codes.services import EntryContext
+from handoff.services import shipment_hand_over_at_door
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def entry(out_for_delivery, courier):
-    code_verify(
+    shipment_hand_over_at_door(
         shipment=out_for_delivery,
         raw_code="12a456",
         context=EntryContext(user=courier.user, client_ip="10.0.0.7"),

@@ -1,6 +1,6 @@
 """Racing requests on PostgreSQL: counts stay exact and a parcel is delivered once.
 
-Each thread has its own database connection, so the row locks in code_verify are what
+Each thread has its own database connection, so the row locks in shipment_hand_over_at_door are what
 keeps these numbers right; SQLite serialises whole transactions and proves nothing here.
 """
 

@@ -13,10 +13,10 @@ from django.core.mail import EmailMultiAlternatives
 
 from codes import notifications
 from codes.models import CodeEmail, DeliveryCode
-from codes.services import EntryContext, code_verify
+from codes.services import EntryContext
 from codes.tasks import queue_unsent_code_emails, send_code_email
+from handoff.services import shipment_hand_over_at_door, shipment_mark_shipped
 from orders.models import Order
-from orders.services import shipment_mark_shipped
 from otpdelivery.celery import app as celery_app
 from tests.conftest import ROME, TODAY, make_valuable_shipment, plain_code, wrong_code_for
 
@@ -256,12 +256,12 @@ def test_courier_can_enter_codes_while_the_broker_is_down(
     out_for_delivery, courier, broker_down, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        wrong = code_verify(
+        wrong = shipment_hand_over_at_door(
             shipment=out_for_delivery,
             raw_code=wrong_code_for(out_for_delivery),
             context=EntryContext(user=courier.user),
         )
-        right = code_verify(
+        right = shipment_hand_over_at_door(
             shipment=out_for_delivery,
             raw_code=plain_code(out_for_delivery),
             context=EntryContext(user=courier.user),

@@ -8,12 +8,18 @@ import pytest
 from django.urls import reverse
 
 from codes.models import CodeEntry, DeliveryCode, EntryBlock
-from codes.services import EntryContext, code_verify, entry_block_lift
-from couriers.services import route_add_stop
+from codes.services import EntryContext, entry_block_lift
+from handoff.services import (
+    shipment_add_to_route,
+    shipment_hand_over_at_counter,
+    shipment_hand_over_at_door,
+    shipment_mark_out_for_delivery,
+    shipment_mark_shipped,
+    shipment_move_to_route,
+)
 from orders.models import Shipment
-from orders.services import shipment_mark_out_for_delivery, shipment_mark_shipped
 from tests.conftest import TODAY, make_valuable_shipment, plain_code, wrong_code_for
-from tests.factories import PickupPointFactory, UserFactory
+from tests.factories import CourierFactory, PickupPointFactory, RouteFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +31,7 @@ def parcels_on_route(*, n, customer, route, ops):
     for _ in range(n):
         shipment = make_valuable_shipment(customer)
         shipment_mark_shipped(shipment=shipment, actor=ops, delivery_day=TODAY)
-        route_add_stop(route=route, shipment=shipment)
+        shipment_add_to_route(route=route, shipment=shipment)
         parcels.append(shipment_mark_out_for_delivery(shipment=shipment, actor=ops))
     return parcels
 
@@ -36,7 +42,7 @@ def parcels(customer, route, ops):
 
 
 def _enter(shipment, raw, user):
-    return code_verify(
+    return shipment_hand_over_at_door(
         shipment=shipment, raw_code=raw, context=EntryContext(user=user, client_ip="10.0.0.7")
     )
 
@@ -167,20 +173,31 @@ def test_limit_and_window_are_settings(parcels, courier, settings, time_machine,
     assert result.person_blocked
 
 
-def test_one_couriers_block_does_not_block_another(parcels, courier):
+def test_one_couriers_block_does_not_block_another(parcels, courier, ops):
     _enter_wrong(parcels, courier.user, 10)
     colleague = UserFactory(username="luca")
+    shipment_move_to_route(
+        shipment=parcels[11],
+        route=RouteFactory(courier=CourierFactory(user=colleague), day=TODAY),
+        actor=ops,
+    )
 
     result = _enter(parcels[11], wrong_code_for(parcels[11]), colleague)
 
     assert result.outcome == Outcome.WRONG
 
 
-def test_pickup_point_operator_is_blocked_like_a_courier(parcels):
+def test_pickup_point_operator_is_blocked_like_a_courier(db):
     operator = UserFactory(username="edicola")
-    PickupPointFactory().operators.add(operator)
+    point = PickupPointFactory()
+    point.operators.add(operator)
 
-    results = _enter_wrong(parcels, operator, 11)
+    results = [
+        shipment_hand_over_at_counter(
+            pickup_point=point, raw_code=f"13579{n}", context=EntryContext(user=operator)
+        )
+        for n in range(11)
+    ]
 
     assert results[9].person_blocked
     assert results[10].outcome == Outcome.BLOCKED

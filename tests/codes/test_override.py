@@ -6,7 +6,8 @@ from django.urls import reverse
 
 from codes.exceptions import OverrideReasonMissing
 from codes.models import CodeEntry, DeliveryCode
-from codes.services import EntryContext, shipment_hand_over_by_override
+from codes.services import EntryContext
+from handoff.services import shipment_hand_over_by_override
 from orders.exceptions import IllegalTransition
 from orders.models import Shipment
 from tests.conftest import make_valuable_shipment
@@ -201,12 +202,12 @@ def test_override_releases_a_parcel_held_after_wrong_codes(
 ):
     from codes.models import ParcelHold
     from codes.selectors import parcel_is_held
-    from codes.services import code_verify
+    from handoff.services import shipment_hand_over_at_door
     from tests.conftest import wrong_code_for
 
     settings.PARCEL_MAX_WRONG_ATTEMPTS = 2
     for _ in range(2):
-        code_verify(
+        shipment_hand_over_at_door(
             shipment=out_for_delivery,
             raw_code=wrong_code_for(out_for_delivery),
             context=EntryContext(user=courier.user),

@@ -9,9 +9,13 @@ from django.core import mail
 from codes import tokens
 from codes.lifecycle import code_resend
 from codes.models import CodeEmail, CodeEntry, DeliveryCode
-from codes.services import EntryContext, code_verify_at_pickup_point
+from codes.services import EntryContext
+from handoff.services import (
+    shipment_hand_over_at_counter,
+    shipment_mark_shipped,
+    shipment_receive_at_pickup_point,
+)
 from orders.models import Shipment
-from orders.services import shipment_mark_shipped, shipment_receive_at_pickup_point
 from tests.conftest import TODAY, make_parcel_at, make_valuable_shipment, plain_code
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +26,7 @@ END_OF_HOLDING = datetime.datetime(2026, 11, 29, 23, 0, tzinfo=datetime.UTC)
 
 
 def _release(point, raw, user, client_ip="10.0.0.9"):
-    return code_verify_at_pickup_point(
+    return shipment_hand_over_at_counter(
         pickup_point=point, raw_code=raw, context=EntryContext(user=user, client_ip=client_ip)
     )
 

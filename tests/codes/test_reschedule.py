@@ -6,15 +6,18 @@ import datetime
 import pytest
 from django.core import mail
 
-from codes.lifecycle import code_day_end_sweep
 from codes.models import CodeEntry
-from codes.services import EntryContext, code_verify
+from codes.services import EntryContext
 from couriers.models import DeliveryAttempt
-from couriers.services import delivery_attempt_record_failure, route_add_stop
+from handoff.exceptions import NotItsDeliveryDay
+from handoff.services import (
+    shipment_hand_over_at_door,
+    shipment_mark_out_for_delivery,
+    shipment_record_failed_attempt,
+    shipments_day_end,
+)
 from orders.models import Shipment
-from orders.services import shipment_mark_out_for_delivery
 from tests.conftest import ROME, TODAY, plain_code
-from tests.factories import RouteFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -22,14 +25,14 @@ FRIDAY = TODAY + datetime.timedelta(days=1)
 
 
 def _fail_at_the_door(shipment, courier, time_machine):
-    delivery_attempt_record_failure(
+    shipment_record_failed_attempt(
         shipment=shipment, courier=courier, reason=DeliveryAttempt.Reason.NOT_AT_HOME
     )
 
 
 def _miss_the_day(shipment, courier, time_machine):
     time_machine.move_to(datetime.datetime(2026, 11, 27, 0, 5, tzinfo=ROME), tick=False)
-    code_day_end_sweep()
+    shipments_day_end()
 
 
 RESCHEDULES = pytest.mark.parametrize(
@@ -38,12 +41,14 @@ RESCHEDULES = pytest.mark.parametrize(
 
 
 def _enter(shipment, raw, courier):
-    return code_verify(shipment=shipment, raw_code=raw, context=EntryContext(user=courier.user))
+    return shipment_hand_over_at_door(
+        shipment=shipment, raw_code=raw, context=EntryContext(user=courier.user)
+    )
 
 
 def _out_again_on_friday(shipment, courier, ops, time_machine):
+    # The reschedule put it on the courier's route for Friday already (rule 14).
     time_machine.move_to(datetime.datetime(2026, 11, 27, 9, 0, tzinfo=ROME), tick=False)
-    route_add_stop(route=RouteFactory(courier=courier, day=FRIDAY), shipment=shipment)
     return shipment_mark_out_for_delivery(shipment=shipment, actor=ops)
 
 
@@ -75,7 +80,7 @@ def test_old_code_read_out_by_mistake_does_not_count_as_a_wrong_code(
 
 
 @RESCHEDULES
-def test_old_code_is_refused_on_the_new_day(
+def test_old_code_is_refused_on_the_new_day_as_an_earlier_code(
     out_for_delivery, courier, ops, time_machine, reschedule
 ):
     old_code = plain_code(out_for_delivery)
@@ -84,8 +89,10 @@ def test_old_code_is_refused_on_the_new_day(
 
     result = _enter(out_for_delivery, old_code, courier)
 
-    assert result.outcome == CodeEntry.Outcome.EXPIRED
+    out_for_delivery.refresh_from_db()
+    assert result.outcome == CodeEntry.Outcome.EARLIER_CODE
     assert not result.delivered
+    assert out_for_delivery.wrong_code_entries == 0
 
 
 @RESCHEDULES
@@ -118,32 +125,26 @@ def test_customer_gets_an_email_with_each_code(
     assert "Friday 27 November 2026" in bodies[1]
 
 
-def test_parcel_sent_out_after_its_day_gets_a_fresh_code_for_today(
-    out_for_delivery, courier, ops, time_machine, django_capture_on_commit_callbacks
-):
+def test_parcel_is_not_sent_out_after_its_day(out_for_delivery, courier, ops, time_machine):
     # Given a parcel rescheduled to Friday that stayed at the depot on Friday,
-    delivery_attempt_record_failure(
+    shipment_record_failed_attempt(
         shipment=out_for_delivery, courier=courier, reason=DeliveryAttempt.Reason.NOT_AT_HOME
     )
-    friday_code = plain_code(out_for_delivery)
+    events = out_for_delivery.events.count()
     time_machine.move_to(datetime.datetime(2026, 11, 28, 8, 0, tzinfo=ROME), tick=False)
-    mail.outbox.clear()
 
-    # when it goes out on Saturday,
-    with django_capture_on_commit_callbacks(execute=True):
+    # when operations try to send it out on Saturday, then it is refused (rule 13: only on
+    # its delivery day) and nothing is written.
+    with pytest.raises(NotItsDeliveryDay):
         shipment_mark_out_for_delivery(shipment=out_for_delivery, actor=ops)
 
-    # then it is due today, with a new code that works and was emailed.
     out_for_delivery.refresh_from_db()
-    saturday_code = plain_code(out_for_delivery)
-    assert out_for_delivery.delivery_day == datetime.date(2026, 11, 28)
-    assert saturday_code != friday_code
-    assert len(mail.outbox) == 1
-    assert _enter(out_for_delivery, saturday_code, courier).delivered
+    assert out_for_delivery.status == Shipment.Status.DELIVERY_FAILED
+    assert out_for_delivery.events.count() == events
 
 
 def test_parcel_sent_out_on_its_day_keeps_its_code(out_for_delivery, courier, ops, time_machine):
-    delivery_attempt_record_failure(
+    shipment_record_failed_attempt(
         shipment=out_for_delivery, courier=courier, reason=DeliveryAttempt.Reason.NOT_AT_HOME
     )
     friday_code = plain_code(out_for_delivery)

@@ -4,13 +4,10 @@ import datetime
 
 import pytest
 from django.core import mail
-from django.core.management import call_command
 
-from codes.lifecycle import code_day_end_sweep
 from codes.models import DeliveryCode
-from codes.tasks import day_end_sweep
+from handoff.services import shipment_mark_shipped, shipments_day_end
 from orders.models import Shipment, TrackingEvent
-from orders.services import shipment_mark_shipped
 from tests.conftest import ROME, TODAY, make_valuable_shipment, plain_code
 from tests.factories import OrderFactory, PickupPointFactory, ShipmentFactory
 
@@ -38,7 +35,7 @@ def _snapshot():
 def test_sweep_expires_a_code_whose_day_has_ended(out_for_delivery, time_machine):
     time_machine.move_to(FRIDAY_SWEEP, tick=False)
 
-    code_day_end_sweep()
+    shipments_day_end()
 
     old = DeliveryCode.objects.filter(shipment=out_for_delivery).order_by("pk").first()
     assert old.status in {DeliveryCode.Status.EXPIRED, DeliveryCode.Status.REVOKED}
@@ -48,7 +45,7 @@ def test_sweep_expires_a_code_whose_day_has_ended(out_for_delivery, time_machine
 def test_sweep_leaves_a_code_alone_in_the_last_second_of_its_day(shipped_for_today, time_machine):
     time_machine.move_to(datetime.datetime(2026, 11, 26, 23, 59, 59, tzinfo=ROME), tick=False)
 
-    result = code_day_end_sweep()
+    result = shipments_day_end()
 
     assert result.expired == 0
     assert DeliveryCode.objects.get(shipment=shipped_for_today).status == "active"
@@ -57,7 +54,7 @@ def test_sweep_leaves_a_code_alone_in_the_last_second_of_its_day(shipped_for_tod
 def test_sweep_expires_a_code_at_the_instant_its_day_ends(shipped_for_today, time_machine):
     time_machine.move_to(datetime.datetime(2026, 11, 27, 0, 0, tzinfo=ROME), tick=False)
 
-    result = code_day_end_sweep()
+    result = shipments_day_end()
 
     assert result.expired == 1
     assert DeliveryCode.objects.get(shipment=shipped_for_today).status == "expired"
@@ -82,10 +79,10 @@ def test_sweep_expires_codes_at_local_midnight_on_daylight_saving_days(
         shipment=make_valuable_shipment(customer), actor=ops, delivery_day=day
     )
     time_machine.move_to(end_in_utc - datetime.timedelta(seconds=1), tick=False)
-    assert code_day_end_sweep().expired == 0
+    assert shipments_day_end().expired == 0
 
     time_machine.move_to(end_in_utc, tick=False)
-    result = code_day_end_sweep()
+    result = shipments_day_end()
 
     assert result.expired == 1
     assert DeliveryCode.objects.get(shipment=shipment).status == "expired"
@@ -96,7 +93,7 @@ def test_missed_delivery_is_recorded_and_moved_to_the_next_working_day(
 ):
     time_machine.move_to(FRIDAY_SWEEP, tick=False)
 
-    result = code_day_end_sweep()
+    result = shipments_day_end()
 
     out_for_delivery.refresh_from_db()
     assert result.rescheduled == 1
@@ -113,10 +110,11 @@ def test_missed_delivery_gets_its_old_code_revoked_and_a_fresh_one_for_the_new_d
     old_code = plain_code(out_for_delivery)
     time_machine.move_to(FRIDAY_SWEEP, tick=False)
 
-    code_day_end_sweep()
+    shipments_day_end()
 
     codes = list(DeliveryCode.objects.filter(shipment=out_for_delivery).order_by("pk"))
-    assert [c.status for c in codes] == ["revoked", "active"]
+    # The day-end expires ended codes first, then gives the missed parcel a fresh one.
+    assert [c.status for c in codes] == ["expired", "active"]
     assert codes[1].delivery_day == FRIDAY
     assert plain_code(out_for_delivery) != old_code
 
@@ -128,7 +126,7 @@ def test_missed_delivery_emails_the_fresh_code(
     mail.outbox.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
-        code_day_end_sweep()
+        shipments_day_end()
 
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == [out_for_delivery.order.email]
@@ -140,7 +138,7 @@ def test_missed_delivery_emails_the_fresh_code(
 def test_missed_delivery_without_a_code_is_rescheduled_too(cheap_out_for_delivery, time_machine):
     time_machine.move_to(FRIDAY_SWEEP, tick=False)
 
-    code_day_end_sweep()
+    shipments_day_end()
 
     cheap_out_for_delivery.refresh_from_db()
     assert cheap_out_for_delivery.status == Shipment.Status.DELIVERY_FAILED
@@ -150,10 +148,10 @@ def test_missed_delivery_without_a_code_is_rescheduled_too(cheap_out_for_deliver
 
 def test_second_run_changes_nothing(out_for_delivery, shipped_for_today, time_machine):
     time_machine.move_to(FRIDAY_SWEEP, tick=False)
-    code_day_end_sweep()
+    shipments_day_end()
     before = _snapshot()
 
-    result = code_day_end_sweep()
+    result = shipments_day_end()
 
     assert (result.expired, result.rescheduled) == (0, 0)
     assert _snapshot() == before
@@ -163,14 +161,14 @@ def test_a_day_late_sweep_catches_up_on_the_missed_day(out_for_delivery, time_ma
     # Nothing ran at Friday 00:05; the Saturday run does the work of both nights.
     time_machine.move_to(SATURDAY_SWEEP, tick=False)
 
-    result = code_day_end_sweep()
+    result = shipments_day_end()
 
     out_for_delivery.refresh_from_db()
     assert result.rescheduled == 1
     assert out_for_delivery.delivery_day == SATURDAY
     new = DeliveryCode.objects.get(shipment=out_for_delivery, status="active")
     assert new.valid_until > SATURDAY_SWEEP
-    assert code_day_end_sweep().rescheduled == 0
+    assert shipments_day_end().rescheduled == 0
 
 
 def test_a_day_late_sweep_gives_the_same_result_as_two_nightly_runs(
@@ -178,7 +176,7 @@ def test_a_day_late_sweep_gives_the_same_result_as_two_nightly_runs(
 ):
     time_machine.move_to(SATURDAY_SWEEP, tick=False)
 
-    code_day_end_sweep()
+    shipments_day_end()
 
     assert DeliveryCode.objects.get(shipment=shipped_for_today).status == "expired"
 
@@ -187,7 +185,7 @@ def test_parcel_missed_on_saturday_moves_to_monday(out_for_delivery, time_machin
     Shipment.objects.filter(pk=out_for_delivery.pk).update(delivery_day=SATURDAY)
     time_machine.move_to(SUNDAY_SWEEP, tick=False)
 
-    code_day_end_sweep()
+    shipments_day_end()
 
     out_for_delivery.refresh_from_db()
     assert out_for_delivery.delivery_day == MONDAY
@@ -196,95 +194,78 @@ def test_parcel_missed_on_saturday_moves_to_monday(out_for_delivery, time_machin
 def test_sweep_before_the_day_ends_reschedules_nothing(out_for_delivery, time_machine):
     time_machine.move_to(datetime.datetime(2026, 11, 26, 23, 59, tzinfo=ROME), tick=False)
 
-    result = code_day_end_sweep()
+    result = shipments_day_end()
 
     out_for_delivery.refresh_from_db()
     assert (result.expired, result.rescheduled) == (0, 0)
     assert out_for_delivery.status == Shipment.Status.OUT_FOR_DELIVERY
 
 
+LAST_COLLECTION_DAY = datetime.date(2026, 12, 2)
+
+
 def test_sweep_leaves_parcels_at_a_pickup_point_alone(ops, time_machine):
-    # A pickup point's code runs to the end of the holding period, not the delivery day.
+    # A pickup point's code runs to the end of the holding period, its last collection day.
     point = PickupPointFactory()
     shipment = ShipmentFactory(
         order=OrderFactory(),
         status=Shipment.Status.AT_PICKUP_POINT,
         pickup_point=point,
-        delivery_day=TODAY,
+        delivery_day=LAST_COLLECTION_DAY,
         requires_code=True,
     )
     code = DeliveryCode.objects.create(
         shipment=shipment,
         code_hash="0" * 64,
         code_encrypted="x",
-        delivery_day=TODAY,
+        delivery_day=LAST_COLLECTION_DAY,
         valid_until=datetime.datetime(2026, 12, 3, 0, 0, tzinfo=ROME),
         pickup_point=point,
         issued_at=datetime.datetime(2026, 11, 26, 9, 0, tzinfo=ROME),
     )
     time_machine.move_to(FRIDAY_SWEEP, tick=False)
 
-    result = code_day_end_sweep()
+    result = shipments_day_end()
 
     shipment.refresh_from_db()
     code.refresh_from_db()
     assert (result.expired, result.rescheduled) == (0, 0)
-    assert (shipment.status, shipment.delivery_day) == (Shipment.Status.AT_PICKUP_POINT, TODAY)
+    assert (shipment.status, shipment.delivery_day) == (
+        Shipment.Status.AT_PICKUP_POINT,
+        LAST_COLLECTION_DAY,
+    )
     assert code.status == "active"
 
 
-def test_sweep_does_not_reschedule_a_parcel_bound_for_a_pickup_point(
-    out_for_delivery, time_machine
-):
+def test_a_missed_drop_is_left_to_the_pickup_flow_without_a_code(out_for_delivery, time_machine):
     Shipment.objects.filter(pk=out_for_delivery.pk).update(pickup_point=PickupPointFactory())
     time_machine.move_to(FRIDAY_SWEEP, tick=False)
 
-    assert code_day_end_sweep().rescheduled == 0
+    result = shipments_day_end()
+
     out_for_delivery.refresh_from_db()
-    assert out_for_delivery.status == Shipment.Status.OUT_FOR_DELIVERY
+    assert (result.rescheduled, result.missed_drops) == (0, 1)
+    assert out_for_delivery.status == Shipment.Status.DELIVERY_FAILED
+    assert not DeliveryCode.objects.filter(shipment=out_for_delivery, status="active").exists()
 
 
 def test_sweep_leaves_delivered_parcels_alone(out_for_delivery, courier, time_machine):
-    from codes.services import EntryContext, code_verify
+    from codes.services import EntryContext
+    from handoff.services import shipment_hand_over_at_door
 
-    code_verify(
+    shipment_hand_over_at_door(
         shipment=out_for_delivery,
         raw_code=plain_code(out_for_delivery),
         context=EntryContext(user=courier.user),
     )
     time_machine.move_to(FRIDAY_SWEEP, tick=False)
 
-    result = code_day_end_sweep()
+    result = shipments_day_end()
 
     out_for_delivery.refresh_from_db()
     assert (result.expired, result.rescheduled) == (0, 0)
     assert out_for_delivery.status == Shipment.Status.DELIVERED
     assert DeliveryCode.objects.get(shipment=out_for_delivery).status == "used"
-
-
-def test_expire_codes_command_runs_the_sweep(out_for_delivery, time_machine, capsys):
-    time_machine.move_to(FRIDAY_SWEEP, tick=False)
-
-    call_command("expire_codes")
-
-    out_for_delivery.refresh_from_db()
-    assert out_for_delivery.delivery_day == FRIDAY
-    assert "0 codes expired, 1 parcels rescheduled." in capsys.readouterr().out
-
-
-def test_beat_task_runs_the_sweep(out_for_delivery, shipped_for_today, time_machine):
-    time_machine.move_to(FRIDAY_SWEEP, tick=False)
-
-    assert day_end_sweep() == {"expired": 1, "rescheduled": 1}
-
-
-def test_beat_schedules_the_sweep_after_local_midnight(settings):
-    entry = settings.CELERY_BEAT_SCHEDULE["day-end-sweep"]
-
-    assert entry["task"] == "codes.tasks.day_end_sweep"
-    assert entry["schedule"].hour == {0}
-    assert entry["schedule"].minute == {5}
-    assert settings.CELERY_TIMEZONE == settings.DELIVERY_TIME_ZONE
 
 
 def test_sweep_of_100000_codes_takes_a_bounded_number_of_queries(
@@ -324,8 +305,10 @@ def test_sweep_of_100000_codes_takes_a_bounded_number_of_queries(
     )
     time_machine.move_to(FRIDAY_SWEEP, tick=False)
 
-    with django_assert_max_num_queries(25):
-        result = code_day_end_sweep()
+    # Bounded: the missed parcel's own reschedule (code, route) and each step's statements.
+    with django_assert_max_num_queries(45):
+        result = shipments_day_end()
 
-    assert (result.expired, result.rescheduled) == (100_000, 1)
+    # The missed parcel's own ended code is expired first, with the others.
+    assert (result.expired, result.rescheduled) == (100_001, 1)
     assert not DeliveryCode.objects.filter(status="active", valid_until__lte=FRIDAY_SWEEP).exists()

@@ -5,10 +5,14 @@ import datetime
 import pytest
 
 from codes.models import CodeEntry, DeliveryCode
-from codes.services import EntryContext, code_verify
-from couriers.services import route_add_stop
+from codes.services import EntryContext
+from handoff.services import (
+    shipment_add_to_route,
+    shipment_hand_over_at_door,
+    shipment_mark_out_for_delivery,
+    shipment_mark_shipped,
+)
 from orders.models import Shipment
-from orders.services import shipment_mark_out_for_delivery, shipment_mark_shipped
 from tests.conftest import make_valuable_shipment, plain_code, wrong_code_for
 from tests.factories import CourierFactory, RouteFactory
 
@@ -18,7 +22,7 @@ END_OF_TODAY = datetime.datetime(2026, 11, 26, 23, 0, tzinfo=datetime.UTC)  # Ro
 
 
 def _enter(shipment, raw, courier):
-    return code_verify(
+    return shipment_hand_over_at_door(
         shipment=shipment,
         raw_code=raw,
         context=EntryContext(user=courier.user, client_ip="10.0.0.7"),
@@ -45,7 +49,7 @@ def test_correct_code_is_used_and_never_valid_again(out_for_delivery, courier):
 
 
 def test_success_records_who_when_and_where(out_for_delivery, courier, frozen_now):
-    code_verify(
+    shipment_hand_over_at_door(
         shipment=out_for_delivery,
         raw_code=plain_code(out_for_delivery),
         context=EntryContext(
@@ -174,7 +178,7 @@ def test_validity_on_daylight_saving_days(day, last_valid_utc, time_machine, cus
     courier = CourierFactory()
     shipment = make_valuable_shipment(customer)
     shipment_mark_shipped(shipment=shipment, actor=ops, delivery_day=day)
-    route_add_stop(route=RouteFactory(courier=courier, day=day), shipment=shipment)
+    shipment_add_to_route(route=RouteFactory(courier=courier, day=day), shipment=shipment)
     shipment_mark_out_for_delivery(shipment=shipment, actor=ops)
     code = plain_code(shipment)
 

@@ -23,7 +23,7 @@ from django.urls import reverse
 
 from codes.models import CodeEmail
 from codes.tasks import queue_unsent_code_emails
-from orders.services import shipment_mark_shipped
+from handoff.services import shipment_mark_shipped
 from otpdelivery.celery import app as celery_app
 from tests.conftest import FROZEN_NOW, TODAY, make_valuable_shipment, skip_or_fail
 

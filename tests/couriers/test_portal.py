@@ -7,9 +7,11 @@ from django.urls import reverse
 
 from codes.models import CodeEntry, DeliveryCode
 from couriers.models import DeliveryAttempt
-from couriers.services import route_add_stop
+from handoff.services import (
+    shipment_add_to_route,
+    shipment_mark_shipped,
+)
 from orders.models import Shipment
-from orders.services import shipment_mark_out_for_delivery, shipment_mark_shipped
 from tests.conftest import TODAY, make_valuable_shipment, plain_code, wrong_code_for
 from tests.factories import CourierFactory, RouteFactory
 
@@ -48,7 +50,7 @@ def test_todays_deliveries_lists_stops_in_order(
 def test_todays_deliveries_shows_only_todays_route(courier_client, courier, customer, ops):
     tomorrow = make_valuable_shipment(customer)
     shipment_mark_shipped(shipment=tomorrow, actor=ops)
-    route_add_stop(
+    shipment_add_to_route(
         route=RouteFactory(courier=courier, day=TODAY + datetime.timedelta(days=1)),
         shipment=tomorrow,
     )
@@ -214,13 +216,10 @@ def test_another_couriers_stop_is_404(client, out_for_delivery):
 
 
 def test_stop_on_another_days_route_is_404(courier_client, courier, customer, ops):
+    tomorrow = TODAY + datetime.timedelta(days=1)
     shipment = make_valuable_shipment(customer)
-    shipment_mark_shipped(shipment=shipment, actor=ops)
-    route_add_stop(
-        route=RouteFactory(courier=courier, day=TODAY - datetime.timedelta(days=1)),
-        shipment=shipment,
-    )
-    shipment_mark_out_for_delivery(shipment=shipment, actor=ops)
+    shipment_mark_shipped(shipment=shipment, actor=ops, delivery_day=tomorrow)
+    shipment_add_to_route(route=RouteFactory(courier=courier, day=tomorrow), shipment=shipment)
 
     assert courier_client.get(_stop_url(shipment)).status_code == 404
 

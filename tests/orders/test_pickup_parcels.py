@@ -3,22 +3,20 @@
 import datetime
 
 import pytest
-from django.conf import settings
 from django.core import mail
-from django.core.management import call_command
 
 from codes.models import CodeEntry, DeliveryCode
-from codes.services import EntryContext, code_verify_at_pickup_point
+from codes.services import EntryContext
 from couriers.models import DeliveryAttempt
-from couriers.services import delivery_attempt_record_failure
-from orders.exceptions import IllegalTransition, PickupPointUnavailable
-from orders.models import Shipment, TrackingEvent
-from orders.services import (
+from handoff.services import (
+    shipment_hand_over_at_counter,
     shipment_receive_at_pickup_point,
+    shipment_record_failed_attempt,
     shipment_redirect_to_pickup_point,
     shipments_return_uncollected,
 )
-from orders.tasks import return_uncollected_parcels
+from orders.exceptions import IllegalTransition, PickupPointUnavailable
+from orders.models import Shipment, TrackingEvent
 from tests.conftest import make_parcel_at, plain_code
 from tests.factories import PickupPointFactory
 
@@ -30,7 +28,7 @@ MONDAY_AFTER = datetime.datetime(2026, 11, 29, 23, 15, tzinfo=datetime.UTC)
 
 
 def _release(point, raw, user):
-    return code_verify_at_pickup_point(
+    return shipment_hand_over_at_counter(
         pickup_point=point, raw_code=raw, context=EntryContext(user=user)
     )
 
@@ -42,7 +40,7 @@ def test_redirect_after_a_failed_attempt_releases_with_a_new_code(
     out_for_delivery, courier, customer, pickup_point, operator
 ):
     door_code = plain_code(out_for_delivery)
-    delivery_attempt_record_failure(
+    shipment_record_failed_attempt(
         shipment=out_for_delivery, courier=courier, reason=DeliveryAttempt.Reason.NOT_AT_HOME
     )
 
@@ -55,12 +53,13 @@ def test_redirect_after_a_failed_attempt_releases_with_a_new_code(
 
     point_code = plain_code(out_for_delivery)
     assert point_code != door_code
-    assert _release(pickup_point, door_code, operator).outcome == CodeEntry.Outcome.WRONG
+    # Rule 16: the door's code is an earlier code of this parcel, not a guess.
+    assert _release(pickup_point, door_code, operator).outcome == CodeEntry.Outcome.EARLIER_CODE
     assert _release(pickup_point, point_code, operator).delivered
 
 
 def test_redirect_records_the_point_on_the_timeline(out_for_delivery, courier, pickup_point):
-    delivery_attempt_record_failure(
+    shipment_record_failed_attempt(
         shipment=out_for_delivery, courier=courier, reason=DeliveryAttempt.Reason.NOT_AT_HOME
     )
 
@@ -213,21 +212,3 @@ def test_return_is_set_based(
         returned = shipments_return_uncollected()
 
     assert len(returned) == 25
-
-
-def test_the_command_and_the_task_run_the_same_return(at_pickup_point, time_machine, capsys):
-    time_machine.move_to(MONDAY_AFTER, tick=False)
-
-    call_command("return_uncollected")
-
-    assert "1 uncollected parcel(s) returned" in capsys.readouterr().out
-    assert return_uncollected_parcels() == 0
-    assert Shipment.objects.get(pk=at_pickup_point.pk).status == "returned"
-
-
-def test_beat_runs_the_return_after_local_midnight():
-    entry = settings.CELERY_BEAT_SCHEDULE["return-uncollected-parcels"]
-
-    assert entry["task"] == "orders.tasks.return_uncollected_parcels"
-    assert (entry["schedule"].hour, entry["schedule"].minute) == ({0}, {15})
-    assert settings.CELERY_TIMEZONE == settings.DELIVERY_TIME_ZONE

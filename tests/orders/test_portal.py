@@ -3,7 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from codes.services import EntryContext, code_verify
+from codes.services import EntryContext
+from handoff.services import shipment_hand_over_at_door
 from tests.conftest import plain_code
 from tests.factories import UserFactory
 
@@ -55,7 +56,9 @@ def test_tracking_page_warns_never_to_give_the_code_by_phone(customer_client, ou
 
 def test_tracking_page_shows_no_code_after_delivery(customer_client, out_for_delivery, courier):
     code = plain_code(out_for_delivery)
-    code_verify(shipment=out_for_delivery, raw_code=code, context=EntryContext(user=courier.user))
+    shipment_hand_over_at_door(
+        shipment=out_for_delivery, raw_code=code, context=EntryContext(user=courier.user)
+    )
 
     response = customer_client.get(_track_url(out_for_delivery))
 

@@ -7,7 +7,8 @@ from django.core import mail
 from django.urls import reverse
 
 from codes.models import CodeEmail
-from codes.services import EntryContext, code_verify
+from codes.services import EntryContext
+from handoff.services import shipment_hand_over_at_door
 from tests.conftest import ROME, plain_code, wrong_code_for
 from tests.factories import UserFactory
 
@@ -110,7 +111,7 @@ def test_send_again_needs_sign_in(client, out_for_delivery):
 
 
 def test_nothing_to_send_after_delivery(customer_client, out_for_delivery, courier):
-    code_verify(
+    shipment_hand_over_at_door(
         shipment=out_for_delivery,
         raw_code=plain_code(out_for_delivery),
         context=EntryContext(user=courier.user),
@@ -125,7 +126,9 @@ def test_nothing_to_send_after_delivery(customer_client, out_for_delivery, couri
 def test_tracking_page_explains_a_locked_code(customer_client, out_for_delivery, courier):
     wrong = wrong_code_for(out_for_delivery)
     for _ in range(5):
-        code_verify(shipment=out_for_delivery, raw_code=wrong, context=EntryContext(courier.user))
+        shipment_hand_over_at_door(
+            shipment=out_for_delivery, raw_code=wrong, context=EntryContext(courier.user)
+        )
 
     response = customer_client.get(reverse("track", args=[out_for_delivery.tracking_number]))
 

@@ -6,9 +6,9 @@ import pytest
 from django.core import mail
 
 from codes.models import DeliveryCode
+from handoff.services import shipment_mark_shipped
 from orders.exceptions import IllegalTransition
 from orders.models import Shipment
-from orders.services import shipment_mark_shipped
 from tests.conftest import TODAY, plain_code
 from tests.factories import OrderFactory, OrderItemFactory, ShipmentFactory
 

@@ -7,8 +7,8 @@ from django.urls import reverse
 
 from codes import tokens
 from codes.models import CodeEntry, DeliveryCode
+from handoff.services import shipment_mark_shipped, shipment_receive_at_pickup_point
 from orders.models import Shipment
-from orders.services import shipment_mark_shipped, shipment_receive_at_pickup_point
 from tests.conftest import TODAY, make_valuable_shipment, plain_code, race
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgresql_only")]

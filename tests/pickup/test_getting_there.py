@@ -2,22 +2,22 @@
 the tracking page, and operations' redirect in the admin."""
 
 import pytest
-from django.conf import settings
 from django.urls import reverse
 
 from codes.models import CodeEntry
-from codes.services import EntryContext, code_verify_at_pickup_point
+from codes.services import EntryContext
 from couriers.models import DeliveryAttempt
-from couriers.services import delivery_attempt_record_failure, route_add_stop
-from orders.models import Shipment, TrackingEvent
-from orders.services import (
+from handoff.services import (
+    shipment_add_to_route,
+    shipment_hand_over_at_counter,
     shipment_mark_out_for_delivery,
     shipment_mark_shipped,
     shipment_receive_at_pickup_point,
+    shipment_record_failed_attempt,
     shipments_record_missed_drops,
     shipments_return_uncollected,
 )
-from orders.tasks import record_missed_pickup_drops
+from orders.models import Shipment, TrackingEvent
 from tests.conftest import TODAY, make_parcel_at, make_valuable_shipment, plain_code
 from tests.factories import CourierFactory, PickupPointFactory, UserFactory
 
@@ -31,13 +31,13 @@ def drop_at_point(customer, route, ops, pickup_point):
     shipment.pickup_point = pickup_point
     shipment.save(update_fields=["pickup_point"])
     shipment_mark_shipped(shipment=shipment, actor=ops, delivery_day=TODAY)
-    route_add_stop(route=route, shipment=shipment)
+    shipment_add_to_route(route=route, shipment=shipment)
     return shipment_mark_out_for_delivery(shipment=shipment, actor=ops)
 
 
 @pytest.fixture
 def failed_at_the_door(out_for_delivery, courier):
-    delivery_attempt_record_failure(
+    shipment_record_failed_attempt(
         shipment=out_for_delivery, courier=courier, reason=DeliveryAttempt.Reason.NOT_AT_HOME
     )
     out_for_delivery.refresh_from_db()
@@ -267,7 +267,7 @@ def test_admin_refuses_to_redirect_a_delivered_parcel(
     client, ops, at_pickup_point, pickup_point, other_point
 ):
     client.force_login(ops)
-    code_verify_at_pickup_point(
+    shipment_hand_over_at_counter(
         pickup_point=pickup_point,
         raw_code=plain_code(at_pickup_point),
         context=EntryContext(user=ops),
@@ -373,17 +373,9 @@ def test_a_missed_drop_reaches_the_point_later_and_the_customer_gets_a_valid_cod
             shipment=drop_at_point, pickup_point=pickup_point, actor=operator
         )
 
-    result = code_verify_at_pickup_point(
+    result = shipment_hand_over_at_counter(
         pickup_point=pickup_point,
         raw_code=plain_code(drop_at_point),
         context=EntryContext(user=operator),
     )
     assert result.delivered
-
-
-def test_beat_records_missed_drops_after_the_day_end_sweep(drop_at_point, time_machine):
-    entry = settings.CELERY_BEAT_SCHEDULE["record-missed-pickup-drops"]
-    time_machine.move_to(AFTER_ITS_DAY, tick=False)
-
-    assert entry["task"] == "orders.tasks.record_missed_pickup_drops"
-    assert record_missed_pickup_drops() == 1

@@ -6,8 +6,8 @@ from django.core import mail
 from django.urls import reverse
 
 from codes.models import CodeEntry, EntryBlock, ParcelHold
+from handoff.services import shipment_mark_shipped
 from orders.models import Shipment
-from orders.services import shipment_mark_shipped
 from pickup.views import RELEASE_MESSAGES
 from tests.conftest import TODAY, make_parcel_at, make_valuable_shipment, plain_code
 from tests.factories import CourierFactory, PickupPointFactory

@@ -1,4 +1,5 @@
-"""Operations' view of orders and parcels. The code itself is never shown here."""
+"""Operations' view of orders and parcels, above the hand-over layer: every change goes
+through `handoff.services`. The code itself is never shown here."""
 
 from django import forms
 from django.conf import settings
@@ -20,25 +21,24 @@ from django.utils.translation import ngettext
 
 from alerts.models import Alert
 from codes.admin import ParcelHoldInline, valid_to_display
-from codes.lifecycle import parcel_hold_release
 from codes.models import CodeEntry, DeliveryCode, ParcelHold
-from codes.services import (
-    OVERRIDE_REASON_MIN_LENGTH,
-    EntryContext,
-    shipment_hand_over_by_override,
-)
 from couriers.admin import RouteRefused, add_parcel_to_route
 from couriers.models import Courier, PickupPoint, Route, Stop
+from orders.days import local_today
+from orders.exceptions import IllegalTransition, PickupPointUnavailable
+from orders.models import Order, OrderItem, Shipment, TrackingEvent
 from otpdelivery.admin_mixins import ReadOnlyAdminMixin
 from otpdelivery.http import client_ip
 from otpdelivery.recipients import order_change_recipient
 
-from .days import local_today
-from .exceptions import IllegalTransition, PickupPointUnavailable
-from .models import Order, OrderItem, Shipment, TrackingEvent
 from .services import (
+    OVERRIDE_REASON_MIN_LENGTH,
+    REFUSALS,
+    EntryContext,
+    shipment_hand_over_by_override,
     shipment_mark_out_for_delivery,
     shipment_redirect_to_pickup_point,
+    shipment_release_hold,
     shipments_mark_shipped,
 )
 
@@ -412,7 +412,7 @@ class ShipmentAdmin(admin.ModelAdmin):
     def release_hold(self, request, queryset):
         released = 0
         for shipment in queryset:
-            hold = parcel_hold_release(shipment=shipment, actor=request.user, now=timezone.now())
+            hold = shipment_release_hold(shipment=shipment, actor=request.user)
             if hold is None:
                 self.message_user(
                     request,
@@ -548,7 +548,7 @@ class ShipmentAdmin(admin.ModelAdmin):
                 continue
             try:
                 shipment_mark_out_for_delivery(shipment=shipment, actor=request.user)
-            except IllegalTransition:
+            except REFUSALS:
                 _warn_not_changed(self, request, shipment)
             else:
                 done += 1

@@ -13,12 +13,11 @@ from django.views.decorators.http import require_POST
 from codes.exceptions import NoCodeToResend, ResendLimitReached
 from codes.lifecycle import code_resend
 from codes.selectors import code_alert_for_customer, visible_code_of, with_visible_code
+from handoff.services import REFUSALS, shipment_redirect_to_pickup_point
+from orders.models import Shipment
+from orders.selectors import orders_for_customer, shipments_for_customer
 
-from .exceptions import IllegalTransition, PickupPointUnavailable
 from .forms import PickupPointChoiceForm
-from .models import Shipment
-from .selectors import orders_for_customer, shipments_for_customer
-from .services import shipment_redirect_to_pickup_point
 
 
 @never_cache
@@ -73,7 +72,7 @@ def track_redirect_to_pickup_point(request, tracking_number):
             shipment_redirect_to_pickup_point(
                 shipment=shipment, pickup_point=point, actor=request.user
             )
-        except (IllegalTransition, PickupPointUnavailable):
+        except REFUSALS:
             messages.error(request, _("This parcel can no longer be sent to a pickup point."))
         else:
             messages.success(

@@ -10,16 +10,16 @@ from django.utils import timezone
 
 from codes import tokens
 from codes.models import CodeEmail, CodeEntry, DeliveryCode, ParcelHold
-from codes.services import EntryContext, code_verify
 from couriers.models import Courier, DeliveryAttempt, PickupPoint, Route, Stop
-from couriers.services import route_add_stop
-from orders.days import local_today
-from orders.models import Order, OrderItem, Shipment
-from orders.services import (
+from handoff.services import (
+    EntryContext,
+    shipment_hand_over_at_door,
     shipment_mark_out_for_delivery,
     shipment_mark_shipped,
     shipment_receive_at_pickup_point,
 )
+from orders.days import local_today
+from orders.models import Order, OrderItem, Shipment
 
 User = get_user_model()
 
@@ -121,18 +121,14 @@ class Command(BaseCommand):
         cheap = self._order(today, 2, alice, ALICE_ADDRESS, [("Phone case", "19.90", False)])
         for shipment in (valuable, cheap):
             shipment_mark_shipped(shipment=shipment, actor=admin, delivery_day=today)
-            route_add_stop(route=route, shipment=shipment)
-            shipment_mark_out_for_delivery(shipment=shipment, actor=admin)
+            shipment_mark_out_for_delivery(shipment=shipment, actor=admin, route=route)
 
         earlier = self._order(today, 3, alice, ALICE_ADDRESS, [("Headphones", "349.00", False)])
-        earlier_route, _ = Route.objects.get_or_create(
-            courier=courier, day=today - datetime.timedelta(days=1)
-        )
+        # Delivered earlier today, first stop of the round: the route keeps it as done.
         shipment_mark_shipped(shipment=earlier, actor=admin, delivery_day=today)
-        route_add_stop(route=earlier_route, shipment=earlier)
-        shipment_mark_out_for_delivery(shipment=earlier, actor=admin)
+        shipment_mark_out_for_delivery(shipment=earlier, actor=admin, route=route)
         code = DeliveryCode.objects.get(shipment=earlier, status=DeliveryCode.Status.ACTIVE)
-        code_verify(
+        shipment_hand_over_at_door(
             shipment=earlier,
             raw_code=tokens.decrypt(code.code_encrypted),
             context=EntryContext(user=marco),

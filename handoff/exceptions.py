@@ -1,0 +1,34 @@
+"""Why the hand-over layer refused an action. Each is an answer for the person who asked
+(the views and the admin turn it into a message), never a server error."""
+
+from orders.exceptions import IllegalTransition, PickupPointUnavailable
+
+__all__ = [
+    "ActionRefused",
+    "IllegalTransition",
+    "NotItsDeliveryDay",
+    "NotOnARoute",
+    "NotYourStop",
+    "OnAnotherRoute",
+    "PickupPointUnavailable",
+]
+
+
+class ActionRefused(Exception):
+    """The parcel is not in a state that allows this action."""
+
+
+class NotItsDeliveryDay(ActionRefused):
+    """A parcel goes out for delivery, or onto a route, only on its delivery day (rule 13)."""
+
+
+class NotOnARoute(ActionRefused):
+    """A parcel goes out for delivery only on a route of its day (rule 13)."""
+
+
+class OnAnotherRoute(ActionRefused):
+    """The parcel is already on another courier's route that day: operations move it."""
+
+
+class NotYourStop(ActionRefused):
+    """Only the courier whose stop it is can hand the parcel over or record an attempt."""

@@ -1,0 +1,56 @@
+"""The row locks of the hand-over layer, always taken in one order: the person acting,
+then the parcel, then its codes (then the route, to append a stop). Every service takes
+them through these helpers, so no two services can wait on each other in a cycle.
+
+Locks are FOR NO KEY UPDATE: they serialise the services on the row, but do not conflict
+with the KEY SHARE lock PostgreSQL takes on a row that a new row references (an event's
+actor, a code's parcel), so writing a row that points at a locked person or parcel never
+waits on it.
+"""
+
+from django.contrib.auth import get_user_model
+
+from codes.models import DeliveryCode
+from couriers.models import Route
+from orders.models import Shipment
+
+
+def lock_person(user) -> None:
+    """First: the person acting (a courier, an operator, operations). Their row is the one
+    every entry by them shares, whatever the parcel, so their per-person count of wrong
+    codes is exact however many requests race (rule 6)."""
+    if user is None:
+        return
+    get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).values_list(
+        "pk"
+    ).get()
+
+
+def lock_shipment(shipment_id: int) -> Shipment:
+    """Second: the parcel, read again under its lock (its state is the one to act on)."""
+    return (
+        Shipment.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("order", "pickup_point")
+        .get(pk=shipment_id)
+    )
+
+
+def lock_shipments(shipment_ids) -> list[Shipment]:
+    """Many parcels, in id order, so that two batches never wait on each other."""
+    return list(
+        Shipment.objects.select_for_update(no_key=True).filter(pk__in=shipment_ids).order_by("pk")
+    )
+
+
+def lock_codes(shipment: Shipment) -> list[DeliveryCode]:
+    """Third: the parcel's codes, newest first."""
+    return list(
+        DeliveryCode.objects.select_for_update(no_key=True)
+        .filter(shipment=shipment)
+        .order_by("-issued_at", "-pk")
+    )
+
+
+def lock_route(route_id: int) -> Route:
+    """Last: a route, to append a stop at its end."""
+    return Route.objects.select_for_update(no_key=True).get(pk=route_id)
