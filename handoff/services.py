@@ -24,6 +24,8 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from alerts.models import Alert
+from alerts.services import alert_open
 from codes import tokens
 from codes.exceptions import CodeEntryNotAllowed, OverrideReasonMissing
 from codes.lifecycle import parcel_hold_release
@@ -313,6 +315,33 @@ def _delivered(
     return shipment
 
 
+def _alert_operations(result: EntryResult, *, context: EntryContext, now) -> EntryResult:
+    """Rule 15: a lock, a hold or a person's block opens an alert for operations, in the
+    entry's transaction (one per kind and subject; never with the code in it)."""
+    if result.code_locked:
+        alert_open(
+            kind=Alert.Kind.CODE_LOCKED,
+            shipment=result.shipment,
+            details=gettext_noop("The code was locked after too many wrong codes."),
+            now=now,
+        )
+    if result.parcel_held:
+        alert_open(
+            kind=Alert.Kind.PARCEL_HELD,
+            shipment=result.shipment,
+            details=gettext_noop("The parcel is held after too many wrong codes in all."),
+            now=now,
+        )
+    if result.person_blocked:
+        alert_open(
+            kind=Alert.Kind.PERSON_BLOCKED,
+            person=context.user,
+            details=gettext_noop("Blocked from entering codes after too many wrong codes."),
+            now=now,
+        )
+    return result
+
+
 def shipment_hand_over_at_door(
     *, shipment: Shipment, raw_code: str, context: EntryContext
 ) -> EntryResult:
@@ -348,7 +377,7 @@ def shipment_hand_over_at_door(
         result = code_entry_check(shipment=shipment, plain=plain, context=context, now=now)
         if result.outcome == Outcome.CORRECT:
             _delivered(shipment=shipment, actor=context.user, now=now, stop=stop)
-        return result
+        return _alert_operations(result, context=context, now=now)
 
 
 def shipment_hand_over_at_counter(
@@ -373,7 +402,8 @@ def shipment_hand_over_at_counter(
             return refused
         code = code_find_at_pickup_point(pickup_point=pickup_point, plain=plain)
         if code is None:
-            return code_entry_wrong_without_parcel(context=context, now=now)
+            result = code_entry_wrong_without_parcel(context=context, now=now)
+            return _alert_operations(result, context=context, now=now)
         shipment = locks.lock_shipment(code.shipment_id)
         if shipment.is_delivered:
             code_entry_record(
@@ -387,7 +417,7 @@ def shipment_hand_over_at_counter(
         result = code_entry_check(shipment=shipment, plain=plain, context=context, now=now)
         if result.outcome == Outcome.CORRECT:
             _delivered(shipment=shipment, actor=context.user, now=now, note=pickup_point.name)
-        return result
+        return _alert_operations(result, context=context, now=now)
 
 
 @transaction.atomic
