@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from codes.models import DeliveryCode
 from couriers.models import Route, Stop
+from handoff.services import shipment_mark_shipped
 from orders.models import Shipment, TrackingEvent
-from orders.services import shipment_mark_shipped
 from tests.conftest import TODAY, make_valuable_shipment
 from tests.factories import CourierFactory, RouteFactory, UserFactory
 

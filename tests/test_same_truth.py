@@ -4,13 +4,13 @@ a parcel redirected to a pickup point is on its way there, not failed twice."""
 import re
 
 import pytest
-from couriers.services import delivery_attempt_record_failure
 from django.test import Client
 from django.urls import reverse
 
 from alerts.models import Alert
 from codes.models import EntryBlock, ParcelHold
 from couriers.models import DeliveryAttempt
+from handoff.services import shipment_record_failed_attempt
 from tests.codes.test_entry_block import parcels_on_route
 from tests.conftest import wrong_code_for
 
@@ -105,7 +105,7 @@ def test_pickup_counter_of_a_blocked_operator_has_no_code_field(
 
 @pytest.fixture
 def redirected(client, customer, courier, out_for_delivery, pickup_point):
-    delivery_attempt_record_failure(
+    shipment_record_failed_attempt(
         shipment=out_for_delivery, courier=courier, reason=DeliveryAttempt.Reason.NOT_AT_HOME
     )
     client.force_login(customer)
@@ -137,7 +137,7 @@ def test_redirect_adds_no_second_failure_to_the_timeline(client, redirected):
 def test_failed_attempt_without_redirect_is_still_shown_as_failed(
     client, customer, courier, out_for_delivery
 ):
-    delivery_attempt_record_failure(
+    shipment_record_failed_attempt(
         shipment=out_for_delivery, courier=courier, reason=DeliveryAttempt.Reason.NOT_AT_HOME
     )
     client.force_login(customer)
