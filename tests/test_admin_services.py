@@ -80,7 +80,7 @@ def test_shipment_change_form_shows_no_input_for_service_owned_fields(ops_client
 def test_out_for_delivery_is_refused_for_tomorrows_parcel_on_todays_route(
     ops_client, shipped_for_tomorrow, route
 ):
-    Stop.objects.create(route=route, shipment=shipped_for_tomorrow, position=1)
+    Stop.objects.create(route=route, shipment=shipped_for_tomorrow, day=route.day, position=1)
 
     response = _action(ops_client, "mark_as_out_for_delivery", [shipped_for_tomorrow])
 
