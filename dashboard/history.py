@@ -22,24 +22,22 @@ from django.db.models import F
 
 from codes import tokens
 from codes.models import CodeEmail, DeliveryCode, EntryBlock
-from codes.services import (
-    EntryContext,
-    code_verify,
-    code_verify_at_pickup_point,
-    entry_block_lift,
+from codes.services import EntryContext, entry_block_lift
+from couriers.models import Courier, DeliveryAttempt, PickupPoint, Route
+from handoff.services import (
+    shipment_hand_over_at_counter,
+    shipment_hand_over_at_door,
     shipment_hand_over_by_override,
     shipment_hand_over_without_code,
-)
-from codes.tasks import day_end_sweep
-from couriers.models import Courier, DeliveryAttempt, PickupPoint, Route, Stop
-from couriers.services import delivery_attempt_record_failure, route_add_stop
-from orders.days import delivery_time_zone, next_working_day
-from orders.models import Order, OrderItem, Shipment
-from orders.services import (
     shipment_mark_out_for_delivery,
     shipment_mark_shipped,
+    shipment_move_to_route,
     shipment_receive_at_pickup_point,
+    shipment_record_failed_attempt,
 )
+from handoff.tasks import day_end
+from orders.days import delivery_time_zone, next_working_day
+from orders.models import Order, OrderItem, Shipment
 
 User = get_user_model()
 Status = Shipment.Status
@@ -187,9 +185,9 @@ class History:
         return Route.objects.get_or_create(courier=courier, day=day)[0]
 
     def _send_out(self, shipment: Shipment, courier: Courier, day: datetime.date) -> Shipment:
-        route = self._route(courier, day)
-        if not Stop.objects.filter(route=route, shipment=shipment).exists():
-            route_add_stop(route=route, shipment=shipment)
+        # A failed attempt already put the parcel on its courier's route for the new day;
+        # this courier takes it (moved, as operations would, by the hand-over layer).
+        shipment_move_to_route(shipment=shipment, route=self._route(courier, day), actor=self.admin)
         return shipment_mark_out_for_delivery(shipment=shipment, actor=self.admin)
 
     def _at_door(self, clock, shipment, courier, day, *, last_day: bool) -> None:
@@ -205,25 +203,29 @@ class History:
         roll = self.rng.random()
         if not last_day and roll < 0.1:
             reason = self.rng.choice(list(DeliveryAttempt.Reason.values[:3]))
-            delivery_attempt_record_failure(shipment=shipment, courier=courier, reason=reason)
+            shipment_record_failed_attempt(shipment=shipment, courier=courier, reason=reason)
             self.again.append(shipment)
             return
         if not last_day and roll < 0.12:
             # The customer reads an old email: wrong codes until the code locks.
             for _ in range(5):
-                code_verify(
+                shipment_hand_over_at_door(
                     shipment=shipment, raw_code=_wrong_code(right, self.rng), context=context
                 )
                 clock.at += datetime.timedelta(minutes=1)
-            delivery_attempt_record_failure(
+            shipment_record_failed_attempt(
                 shipment=shipment, courier=courier, reason=DeliveryAttempt.Reason.NO_CODE
             )
             self.again.append(shipment)
             return
         if self.rng.random() < 0.03:
-            code_verify(shipment=shipment, raw_code="12 34", context=context)  # malformed
+            shipment_hand_over_at_door(
+                shipment=shipment, raw_code="12 34", context=context
+            )  # malformed
         while self.rng.random() < odds:
-            code_verify(shipment=shipment, raw_code=_wrong_code(right, self.rng), context=context)
+            shipment_hand_over_at_door(
+                shipment=shipment, raw_code=_wrong_code(right, self.rng), context=context
+            )
             clock.at += datetime.timedelta(minutes=2)
         if self.rng.random() < 0.02:
             shipment_hand_over_by_override(
@@ -232,7 +234,7 @@ class History:
                 reason="Customer lost the email; identity checked on the phone.",
             )
             return
-        code_verify(shipment=shipment, raw_code=right, context=context)
+        shipment_hand_over_at_door(shipment=shipment, raw_code=right, context=context)
         if self.alert_open is not None and self.rng.random() < 0.01:
             self.alert_open(
                 kind="customer_report", shipment=shipment, details="This was not me (demo)."
@@ -242,7 +244,7 @@ class History:
         right = _plain_code(shipment)
         for _ in range(count):
             clock.at += datetime.timedelta(minutes=3)
-            code_verify(
+            shipment_hand_over_at_door(
                 shipment=shipment,
                 raw_code=_wrong_code(right, self.rng),
                 context=EntryContext(user=courier.user),
@@ -259,7 +261,7 @@ class History:
         self._send_out(shipment, courier, day)
         clock.set(day, 11)
         self._wrong_codes(clock, shipment, courier, 5)
-        delivery_attempt_record_failure(
+        shipment_record_failed_attempt(
             shipment=shipment, courier=courier, reason=DeliveryAttempt.Reason.NO_CODE
         )
         self.held = shipment
@@ -302,7 +304,7 @@ class History:
                     reason="Handed over at the depot, identity checked.",
                 )
             else:
-                delivery_attempt_record_failure(
+                shipment_record_failed_attempt(
                     shipment=shipment, courier=courier, reason=DeliveryAttempt.Reason.NOT_AT_HOME
                 )
                 self.again.append(shipment)
@@ -312,7 +314,7 @@ class History:
     def day(self, clock, day: datetime.date) -> None:
         last_day = next_working_day(day) >= self.today
         clock.set(day, 0, 5)
-        day_end_sweep()
+        day_end()
         if day.isoweekday() not in settings.DELIVERY_WORKING_DAYS:
             # No rounds, but the pickup points open: customers collect their parcels.
             self._collections(clock, day, last_day=last_day)
@@ -373,10 +375,10 @@ class History:
             clock.set(day, 17, self.rng.randrange(60))
             right = _plain_code(shipment)
             if self.rng.random() < 0.05:
-                code_verify_at_pickup_point(
+                shipment_hand_over_at_counter(
                     pickup_point=point, raw_code=_wrong_code(right, self.rng), context=context
                 )
-            code_verify_at_pickup_point(pickup_point=point, raw_code=right, context=context)
+            shipment_hand_over_at_counter(pickup_point=point, raw_code=right, context=context)
 
 
 def history_exists() -> bool:

@@ -10,8 +10,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from alerts.models import Alert
 from alerts.services import alert_open, alert_resolve
 from codes.models import CodeEmail, CodeEntry
-from codes.services import EntryContext, code_verify
-from codes.tasks import day_end_sweep
+from codes.services import EntryContext
+from handoff.services import shipment_hand_over_at_door
+from handoff.tasks import day_end
 from monitoring.models import TaskRun
 from orders.models import Shipment
 from tests.conftest import FROZEN_NOW, plain_code, wrong_code_for
@@ -89,7 +90,7 @@ def test_metrics_never_show_a_code_a_tracking_number_or_a_person(
 ):
     # Given a parcel out for delivery with a wrong code entered, and its page visited
     code = plain_code(out_for_delivery)
-    code_verify(
+    shipment_hand_over_at_door(
         shipment=out_for_delivery,
         raw_code=wrong_code_for(out_for_delivery),
         context=EntryContext(user=courier.user),
@@ -116,11 +117,13 @@ def test_code_entries_count_moves_with_each_entry_by_outcome(client, out_for_del
     before = scrape(client)
     context = EntryContext(user=courier.user)
 
-    code_verify(shipment=out_for_delivery, raw_code="12a456", context=context)
-    code_verify(
+    shipment_hand_over_at_door(shipment=out_for_delivery, raw_code="12a456", context=context)
+    shipment_hand_over_at_door(
         shipment=out_for_delivery, raw_code=wrong_code_for(out_for_delivery), context=context
     )
-    code_verify(shipment=out_for_delivery, raw_code=plain_code(out_for_delivery), context=context)
+    shipment_hand_over_at_door(
+        shipment=out_for_delivery, raw_code=plain_code(out_for_delivery), context=context
+    )
 
     after = scrape(client)
     for outcome in ("malformed", "wrong", "correct"):
@@ -166,7 +169,7 @@ def test_day_end_sweep_records_when_it_ran_and_the_rows_it_changed(
         FROZEN_NOW.date() + datetime.timedelta(days=1), datetime.time(0, 5), FROZEN_NOW.tzinfo
     )
     time_machine.move_to(after_midnight, tick=False)
-    result = day_end_sweep()
+    result = day_end()
 
     body = scrape(client)
     assert value(body, "otp_day_end_sweep_last_run_timestamp_seconds") == after_midnight.timestamp()
@@ -192,7 +195,7 @@ def test_open_alerts_move_when_an_alert_opens_and_when_it_is_resolved(
 def test_parcels_by_status_move_when_a_parcel_changes(client, out_for_delivery, courier):
     before = scrape(client)
 
-    code_verify(
+    shipment_hand_over_at_door(
         shipment=out_for_delivery,
         raw_code=plain_code(out_for_delivery),
         context=EntryContext(user=courier.user),
