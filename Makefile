@@ -60,6 +60,7 @@ translations: install
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py createcachetable
 
 # With CELERY_BROKER_URL set (shell or .env) a worker and beat run too; Ctrl-C stops all.
 # seed_demo_history runs seed_demo, then (once) writes 30 days of history for the dashboard.

@@ -25,6 +25,7 @@ from kombu.exceptions import OperationalError
 from orders.days import delivery_time_zone, end_of_day, last_valid_minute
 from orders.models import Shipment
 from otpdelivery.emails import render_email
+from otpdelivery.signin_links import tracking_signin_url
 
 from . import tokens
 from .models import CodeEmail, DeliveryCode
@@ -305,7 +306,7 @@ def build_message(email: CodeEmail) -> EmailMultiAlternatives | None:
         "code_grouped": tokens.group_for_reading(digits) if digits else "",
         "delivery_day": code.delivery_day,
         "valid_until": last_valid_minute(code.valid_until),
-        "tracking_url": _tracking_url(shipment),
+        "tracking_url": tracking_signin_url(shipment),
         "structured_data": (
             _structured_data(shipment=shipment, code=code, digits=digits) if digits else ""
         ),
@@ -343,7 +344,7 @@ def _pickup_ready_message(email: CodeEmail, digits: str) -> EmailMultiAlternativ
         "code_grouped": tokens.group_for_reading(digits),
         "collect_by": code.delivery_day,
         "valid_until": last_valid_minute(code.valid_until),
-        "tracking_url": _tracking_url(shipment),
+        "tracking_url": tracking_signin_url(shipment),
     }
     return render_email(
         template="codes/email/pickup_ready",

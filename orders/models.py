@@ -33,11 +33,32 @@ class Order(models.Model):
         _("language for emails"), max_length=10, choices=settings.LANGUAGES, default="en"
     )
     created_at = models.DateTimeField(_("placed at"), auto_now_add=True)
+    retailer = models.ForeignKey(
+        "retailers.Retailer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+        verbose_name=_("retailer"),
+    )
+    reference = models.CharField(
+        _("retailer's reference"),
+        max_length=100,
+        blank=True,
+        help_text=_("The retailer's own order id, unique per retailer."),
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name = _("order")
         verbose_name_plural = _("orders")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["retailer", "reference"],
+                condition=~models.Q(reference=""),
+                name="order_reference_unique_per_retailer",
+            ),
+        ]
 
     def __str__(self):
         return self.number

@@ -1,6 +1,7 @@
 """Emails about parcels that carry no code: what happened to the parcel, never a code."""
 
 from otpdelivery.emails import render_email
+from otpdelivery.signin_links import tracking_signin_url
 
 from .models import Shipment
 
@@ -13,6 +14,7 @@ def send_returned_email(shipment: Shipment) -> bool:
             "shipment": shipment,
             "order": shipment.order,
             "pickup_point": shipment.pickup_point,
+            "tracking_url": tracking_signin_url(shipment),
         },
         to=shipment.order.email,
         language=shipment.order.language,

@@ -34,6 +34,13 @@ def _move(
     )
 
 
+def _tell_retailer(shipments, event_type: str, now: datetime.datetime) -> None:
+    """The retailer's webhook event for the change, written in its transaction (outbox)."""
+    from webhooks.services import webhook_events_record_many
+
+    webhook_events_record_many(shipments=shipments, type=event_type, now=now)
+
+
 def _locked(shipment: Shipment) -> Shipment:
     return Shipment.objects.select_for_update().select_related("order").get(pk=shipment.pk)
 
@@ -130,6 +137,7 @@ def shipments_mark_shipped(
         batch_size=_BATCH,
     )
     codes_issue_for_shipping(shipments=[s for s in shipped if s.requires_code], now=now)
+    _tell_retailer(shipped, "shipment.shipped", now)
     return ShippingResult(shipped=shipped, refused=refused)
 
 
@@ -160,6 +168,7 @@ def shipment_mark_out_for_delivery(*, shipment: Shipment, actor) -> Shipment:
     now = timezone.now()
     today = local_today(now)
     _move(shipment, Shipment.Status.OUT_FOR_DELIVERY, actor=actor, now=now)
+    _tell_retailer([shipment], "shipment.out_for_delivery", now)
     is_late = shipment.delivery_day is not None and shipment.delivery_day < today
     if is_late and shipment.pickup_point_id is None:
         shipment.delivery_day = today
@@ -180,6 +189,7 @@ def shipment_mark_delivered(
     shipment.delivered_at = now
     shipment.delivered_by = actor
     shipment.save(update_fields=["status", "delivered_at", "delivered_by"])
+    _tell_retailer([shipment], "shipment.delivered", now)
     return shipment
 
 
@@ -193,6 +203,7 @@ def _reschedule(
     _move(shipment, Shipment.Status.DELIVERY_FAILED, actor=actor, now=now, note=note)
     shipment.delivery_day = new_day
     shipment.save(update_fields=["status", "delivery_day"])
+    _tell_retailer([shipment], "shipment.delivery_failed", now)
     if shipment.requires_code:
         code_issue(shipment=shipment, delivery_day=shipment.delivery_day)
     return shipment
@@ -289,6 +300,7 @@ def shipment_receive_at_pickup_point(*, shipment: Shipment, pickup_point, actor)
     # While the parcel is at a point its delivery day is the last day it can be collected.
     shipment.delivery_day = last_collection_day(local_today(now))
     shipment.save(update_fields=["status", "delivery_day"])
+    _tell_retailer([shipment], "shipment.at_pickup_point", now)
     code_hold_at_pickup_point(
         shipment=shipment, pickup_point=pickup_point, collect_by=shipment.delivery_day
     )
@@ -331,6 +343,7 @@ def shipments_return_uncollected(*, now: datetime.datetime | None = None) -> lis
     )
     for pk in overdue:
         send_parcel_returned_email.delay_on_commit(pk)
+    _tell_retailer([Shipment(pk=pk) for pk in overdue], "shipment.returned", now)
     return overdue
 
 
@@ -365,4 +378,5 @@ def shipments_record_missed_drops(*, now: datetime.datetime | None = None) -> li
         )
         for pk in missed
     )
+    _tell_retailer([Shipment(pk=pk) for pk in missed], "shipment.delivery_failed", now)
     return missed

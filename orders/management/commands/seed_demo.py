@@ -20,6 +20,7 @@ from orders.services import (
     shipment_mark_shipped,
     shipment_receive_at_pickup_point,
 )
+from retailers.services import demo_retailer_ensure
 
 User = get_user_model()
 
@@ -33,6 +34,8 @@ DEMO_USERS = {
 }
 ALICE_ADDRESS = "Via Roma 12\n00184 Roma RM"
 BRUNO_ADDRESS = "Via Nazionale 40\n00184 Roma RM"
+# The demo retailer's API key, like the passwords, exists only in demo data.
+DEMO_API_KEY = "demo-shop-api-key"
 PICKUP_POINT = {
     "name": "Edicola Centrale",
     "address": "Piazza Colonna 1\n00187 Roma RM",
@@ -47,6 +50,7 @@ class Command(BaseCommand):
         today = local_today(timezone.now())
         with transaction.atomic():
             users = self._users()
+            self.retailer = demo_retailer_ensure(raw_key=DEMO_API_KEY)
             courier, _ = Courier.objects.get_or_create(user=users["marco"])
             point, _ = PickupPoint.objects.get_or_create(
                 name=PICKUP_POINT["name"], defaults=PICKUP_POINT
@@ -100,6 +104,8 @@ class Command(BaseCommand):
     def _order(self, today, n, customer, address, items) -> Shipment:
         order = Order.objects.create(
             number=f"DEMO-{today:%Y%m%d}-{n}",
+            retailer=self.retailer,
+            reference=f"DEMO-{today:%Y%m%d}-{n}",
             customer=customer,
             email=customer.email,
             delivery_address=address,
