@@ -14,6 +14,7 @@ from django.utils.translation import gettext_noop
 from .days import first_working_day_from, last_collection_day, local_today, next_working_day
 from .exceptions import IllegalTransition, PickupPointUnavailable
 from .models import OrderItem, Shipment, TrackingEvent
+from .tasks import send_delivered_receipt
 
 # Rows per INSERT in the bulk writes.
 _BATCH = 2000
@@ -190,6 +191,8 @@ def shipment_mark_delivered(
     shipment.delivered_by = actor
     shipment.save(update_fields=["status", "delivered_at", "delivered_by"])
     _tell_retailer([shipment], "shipment.delivered", now)
+    # Rule 17: the customer hears when, by whom and where, once the hand-over commits.
+    send_delivered_receipt.delay_on_commit(shipment.pk)
     return shipment
 
 

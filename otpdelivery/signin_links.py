@@ -29,6 +29,17 @@ def tracking_signin_url(shipment) -> str:
     return settings.SITE_URL.rstrip("/") + path + query
 
 
+def report_scope(tracking_number: str) -> str:
+    return f"report:{tracking_number}"
+
+
+def report_signin_url(shipment) -> str:
+    """An absolute link, for the delivered receipt, to report "this was not me"."""
+    path = reverse("signin_link_report", args=[shipment.tracking_number])
+    query = get_query_string(shipment.order.customer, scope=report_scope(shipment.tracking_number))
+    return settings.SITE_URL.rstrip("/") + path + query
+
+
 def orders_signin_url(user) -> str:
     """An absolute sign-in link to Your orders."""
     path = reverse("signin_link_orders")

@@ -8,9 +8,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from sesame.backends import ModelBackend as SesameTokens
 
+from alerts.models import Alert
+from alerts.services import alert_open
 from orders.models import Shipment
 from otpdelivery.http import client_ip
-from otpdelivery.signin_links import ORDERS_SCOPE, tracking_scope
+from otpdelivery.signin_links import ORDERS_SCOPE, report_scope, tracking_scope
 
 from .forms import SignInLinkForm, SignInLinkRequestForm
 from .services import signin_link_request
@@ -77,3 +79,38 @@ def request_link(request):
         )
         return redirect("login")
     return render(request, "signinlinks/request.html", {"form": form})
+
+
+@never_cache
+def report_not_me(request, tracking_number):
+    """The delivered receipt's "this was not me": one click opens an alert for operations.
+    The link is bound to the parcel's customer; it does not sign anyone in."""
+    if request.method == "POST":
+        form = SignInLinkForm(request.POST)
+        user = (
+            SesameTokens().authenticate(
+                request, sesame=form.cleaned_data["sesame"], scope=report_scope(tracking_number)
+            )
+            if form.is_valid()
+            else None
+        )
+        shipment = (
+            Shipment.objects.filter(tracking_number=tracking_number, order__customer=user).first()
+            if user is not None
+            else None
+        )
+        if shipment is None:
+            return render(request, "signinlinks/link_invalid.html", status=400)
+        alert_open(
+            kind=Alert.Kind.CUSTOMER_REPORT,
+            shipment=shipment,
+            person=user,
+            details="The customer reports that the hand-over was not them.",
+        )
+        return render(request, "signinlinks/report_done.html", {"shipment": shipment})
+    form = SignInLinkForm(initial={"sesame": request.GET.get("sesame", "")})
+    return render(
+        request,
+        "signinlinks/report.html",
+        {"form": form, "tracking_number": tracking_number},
+    )
