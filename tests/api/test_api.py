@@ -456,3 +456,49 @@ def test_another_customer_made_by_factory_is_untouched(api):
     create_order(api)
     other.refresh_from_db()
     assert other.orders.count() == 0
+
+
+# --- Webhook endpoints -------------------------------------------------------------------
+
+HOOKS = "/api/v1/webhook-endpoints"
+
+
+@pytest.fixture
+def loopback_allowed(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_URLS = True
+
+
+def test_create_webhook_endpoint_shows_its_secret_once(api, loopback_allowed):
+    response = api.post(HOOKS, {"url": "http://127.0.0.1:9/hooks", "events": ["code.locked"]})
+    assert response.status_code == 201
+    body = response.json()
+    assert body["secret"].startswith("whsec_")
+    assert body["events"] == ["code.locked"]
+    listed = api.get(HOOKS).json()
+    assert listed["results"][0]["id"] == body["id"]
+    assert "secret" not in listed["results"][0]
+    assert body["secret"] not in json.dumps(listed)
+
+
+def test_unknown_event_type_is_400(api, loopback_allowed):
+    response = api.post(HOOKS, {"url": "http://127.0.0.1:9/hooks", "events": ["order.eaten"]})
+    assert response.status_code == 400
+    assert "events" in response.json()
+
+
+def test_webhook_endpoints_are_per_retailer(api, other_api, loopback_allowed):
+    mine = api.post(HOOKS, {"url": "http://127.0.0.1:9/hooks"}).json()
+    assert other_api.get(HOOKS).json()["count"] == 0
+    assert other_api.delete(f"{HOOKS}/{mine['id']}").status_code == 404
+    assert api.get(HOOKS).json()["count"] == 1
+
+
+def test_delete_webhook_endpoint_removes_it(api, loopback_allowed):
+    mine = api.post(HOOKS, {"url": "http://127.0.0.1:9/hooks"}).json()
+    assert api.delete(f"{HOOKS}/{mine['id']}").status_code == 204
+    assert api.get(HOOKS).json()["count"] == 0
+    assert api.delete(f"{HOOKS}/{mine['id']}").status_code == 404
+
+
+def test_webhook_endpoints_need_a_key(anonymous_api):
+    assert anonymous_api.get(HOOKS).status_code == 401
