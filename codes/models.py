@@ -215,6 +215,15 @@ class CodeEmail(models.Model):
         blank=True,
         help_text=_("Set when every retry failed; such an email is not queued again."),
     )
+    superseded_at = models.DateTimeField(
+        _("not sent, out of date at"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Set when, at sending time, the parcel had moved on and the email would have "
+            "told the customer something no longer true (a newer email says what is)."
+        ),
+    )
 
     class Meta:
         ordering = ["-requested_at", "-pk"]
