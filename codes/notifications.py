@@ -25,6 +25,7 @@ from kombu.exceptions import OperationalError
 from orders.days import delivery_time_zone, end_of_day, last_valid_minute
 from orders.models import Shipment
 from otpdelivery.emails import render_email
+from otpdelivery.opening_hours import collection_deadline
 from otpdelivery.signin_links import tracking_signin_url
 
 from . import tokens
@@ -390,12 +391,20 @@ def _waits_at_pickup_point(email: CodeEmail) -> bool:
 def _pickup_ready_message(email: CodeEmail, digits: str) -> EmailMultiAlternatives:
     code = email.code
     shipment = code.shipment
+    # The last day the point opens and its closing time then: what the customer can do,
+    # not midnight of a day the counter may be shut.
+    collect_by, closes_at = collection_deadline(
+        code.pickup_point.opening_hours,
+        last_day=code.delivery_day,
+        today=timezone.localdate(email.requested_at, delivery_time_zone()),
+    )
     context = {
         "shipment": shipment,
         "order": shipment.order,
         "pickup_point": code.pickup_point,
         "code_grouped": tokens.group_for_reading(digits),
-        "collect_by": code.delivery_day,
+        "collect_by": collect_by,
+        "closes_at": closes_at,
         "valid_until": last_valid_minute(code.valid_until),
         "tracking_url": tracking_signin_url(shipment),
     }
