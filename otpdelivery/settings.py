@@ -144,7 +144,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # With a Celery worker next to the web server (make run), two processes write at once;
     # taking the write lock at BEGIN makes the second wait instead of failing "locked".
     DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and envvars.boolean(
     "DATABASE_SERVER_SIDE_BINDING", default=True
 ):
     # psycopg 3 sends parameters apart from the SQL (server-side binding) and prepares a
