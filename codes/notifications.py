@@ -171,8 +171,13 @@ def code_email_send(*, code_email_id: int) -> bool:
 
 # Where a parcel must still be for each email to be true when it is sent.
 _STILL_TRUE_IN = {
-    # "On its way, delivered on <day>" (to the door, or to the pickup point it is addressed to)
-    Purpose.ISSUED: {Shipment.Status.SHIPPED, Shipment.Status.OUT_FOR_DELIVERY},
+    # "On its way, delivered on <day>" (to the door, or to the pickup point it is addressed
+    # to), also after a failed attempt gave it a new day and this new code
+    Purpose.ISSUED: {
+        Shipment.Status.SHIPPED,
+        Shipment.Status.OUT_FOR_DELIVERY,
+        Shipment.Status.DELIVERY_FAILED,
+    },
     # "Ready for collection at <point> until <day>"
     Purpose.AT_PICKUP_POINT: {Shipment.Status.AT_PICKUP_POINT},
     # "Here is your code again": whatever the current state, as long as it can be used
@@ -180,6 +185,7 @@ _STILL_TRUE_IN = {
         Shipment.Status.SHIPPED,
         Shipment.Status.OUT_FOR_DELIVERY,
         Shipment.Status.AT_PICKUP_POINT,
+        Shipment.Status.DELIVERY_FAILED,
     },
     # "Held by operations until they release it"
     Purpose.HELD: {
