@@ -19,6 +19,7 @@ from codes.models import DeliveryCode
 from codes.selectors import parcel_is_held
 from codes.services import EntryContext, Outcome, code_verify, shipment_hand_over_without_code
 from orders.days import local_today
+from orders.exceptions import IllegalTransition
 from orders.models import Shipment
 from orders.services import shipment_receive_at_pickup_point
 from otpdelivery.http import client_ip
@@ -208,9 +209,14 @@ def stop_failed(request, courier, tracking_number):
     if stop.shipment.status != Shipment.Status.OUT_FOR_DELIVERY or not form.is_valid():
         messages.error(request, _("Choose why the parcel could not be handed over."))
         return redirect("courier_stop", tracking_number=tracking_number)
-    delivery_attempt_record_failure(
-        shipment=stop.shipment, courier=courier, reason=form.cleaned_data["reason"]
-    )
+    try:
+        delivery_attempt_record_failure(
+            shipment=stop.shipment, courier=courier, reason=form.cleaned_data["reason"]
+        )
+    except IllegalTransition:
+        # A double tap on a bad network: the other request changed the parcel first and
+        # this one wrote nothing. The day's list shows the stop as it now is.
+        return redirect("courier_today")
     messages.info(
         request,
         _("Failed attempt recorded for %(tracking)s. The customer gets a new delivery day.")
@@ -228,9 +234,13 @@ def stop_dropped(request, courier, tracking_number):
     if shipment.status != Shipment.Status.OUT_FOR_DELIVERY or shipment.pickup_point is None:
         messages.error(request, _("This parcel is not to be dropped at a pickup point."))
         return redirect("courier_stop", tracking_number=tracking_number)
-    shipment_receive_at_pickup_point(
-        shipment=shipment, pickup_point=shipment.pickup_point, actor=request.user
-    )
+    try:
+        shipment_receive_at_pickup_point(
+            shipment=shipment, pickup_point=shipment.pickup_point, actor=request.user
+        )
+    except IllegalTransition:
+        # A double tap: the other request (or the operator) received it first.
+        return redirect("courier_today")
     messages.success(
         request,
         _("%(tracking)s dropped at %(name)s. The customer has been emailed their code.")

@@ -16,6 +16,7 @@ from codes.selectors import person_is_blocked
 from codes.services import EntryContext, Outcome, code_verify_at_pickup_point
 from couriers.views import ENTRY_MESSAGES as COURIER_MESSAGES
 from couriers.views import alert_operations_after_entry
+from orders.exceptions import IllegalTransition
 from orders.services import shipment_receive_at_pickup_point
 from otpdelivery.http import client_ip
 
@@ -138,9 +139,14 @@ def point_receive(request, point):
         )
         shipment = shipment.first()
         if shipment is not None:
-            shipment_receive_at_pickup_point(
-                shipment=shipment, pickup_point=point, actor=request.user
-            )
+            try:
+                shipment_receive_at_pickup_point(
+                    shipment=shipment, pickup_point=point, actor=request.user
+                )
+            except IllegalTransition:
+                # A double tap: the other request received it first and this one wrote
+                # nothing; the point's page lists the parcel as waiting.
+                return redirect("pickup_point", point_id=point.pk)
             messages.success(
                 request,
                 _(
