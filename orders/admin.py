@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Prefetch, Subquery
@@ -295,6 +296,8 @@ class CourierFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() is None:
             return queryset
+        if not self.value().isdigit():
+            raise IncorrectLookupParameters
         on_route = Stop.objects.filter(shipment=OuterRef("pk"), route__courier_id=self.value())
         return queryset.filter(Exists(on_route))
 

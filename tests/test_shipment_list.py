@@ -168,3 +168,10 @@ def test_list_query_count_is_fixed(ops_client, customer, django_assert_max_num_q
 
     with django_assert_max_num_queries(20):
         ops_client.get(reverse(LIST))
+
+
+@pytest.mark.parametrize("value", ["abc", "1;drop", "-1"])
+def test_a_malformed_courier_filter_is_refused_not_an_error(ops_client, value):
+    response = ops_client.get(reverse(LIST), {"courier": value})
+
+    assert response.status_code in (200, 302)
