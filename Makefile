@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint fmt worker beat migrate messages translations serve bench
+.PHONY: install run test lint fmt worker beat migrate messages translations serve bench demo-reset
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,11 @@ translations: install
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py createcachetable
+
+# Start the demo again: every demo parcel removed, today's made afresh (sign-ins stay).
+demo-reset: migrate
+	$(BIN)/python manage.py seed_demo --reset
 
 # With CELERY_BROKER_URL set (shell or .env) a worker and beat run too; Ctrl-C stops all.
 # seed_demo_history runs seed_demo, then (once) writes 30 days of history for the dashboard.

@@ -930,6 +930,20 @@ def main() -> None:
 
     bench_sweep(ops=ops)
     say()
+
+    # The retailer API and the webhook sender (bench/retailer_api.py).
+    from retailer_api import bench_retailer_api
+
+    bench_retailer_api(
+        say=say,
+        step=step,
+        port=PORT,
+        seconds=SECONDS,
+        start_server=start_server,
+        stop_server=stop_server,
+        log=RESULTS_DIR / "gunicorn-api.log.tmp",
+    )
+    say()
     say(f"bench took {time.perf_counter() - started:.0f} s")
 
     result_file = RESULTS_DIR / f"{when:%Y-%m-%dT%H%M}-{socket.gethostname()}.txt"

@@ -132,11 +132,11 @@ class EntryBlockAdmin(admin.ModelAdmin):
 class CodeEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Which emails about codes went out, and which are waiting or were given up on."""
 
-    list_display = ["requested_at", "code", "purpose", "sent_at", "failed_at"]
+    list_display = ["requested_at", "code", "purpose", "sent_at", "superseded_at", "failed_at"]
     list_filter = ["purpose", ("sent_at", admin.EmptyFieldListFilter), "requested_at"]
     search_fields = ["code__shipment__tracking_number", "code__shipment__order__number"]
     list_select_related = ["code__shipment"]
-    fields = ["code", "purpose", "requested_at", "sent_at", "failed_at"]
+    fields = ["code", "purpose", "requested_at", "sent_at", "superseded_at", "failed_at"]
 
 
 @admin.register(ParcelHold)

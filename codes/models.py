@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 
@@ -27,7 +29,12 @@ class DeliveryCode(models.Model):
         Status.REVOKED: set(),
     }
 
-    shipment = models.ForeignKey("orders.Shipment", on_delete=models.PROTECT, related_name="codes")
+    shipment = models.ForeignKey(
+        "orders.Shipment",
+        on_delete=models.PROTECT,
+        related_name="codes",
+        verbose_name=_("shipment"),
+    )
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE
     )
@@ -48,6 +55,7 @@ class DeliveryCode(models.Model):
         null=True,
         blank=True,
         related_name="codes",
+        verbose_name=_("pickup point"),
     )
     wrong_attempts = models.PositiveIntegerField(_("wrong attempts"), default=0)
     issued_at = models.DateTimeField(_("issued at"))
@@ -121,16 +129,30 @@ class CodeEntry(models.Model):
         null=True,
         blank=True,
         related_name="code_entries",
+        verbose_name=_("shipment"),
     )
     code = models.ForeignKey(
-        DeliveryCode, on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
+        DeliveryCode,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="entries",
+        verbose_name=_("code"),
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="code_entries"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="code_entries",
+        verbose_name=_("user"),
     )
     outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices)
     pickup_point = models.ForeignKey(
-        "couriers.PickupPoint", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "couriers.PickupPoint",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("pickup point"),
     )
     client_ip = models.GenericIPAddressField(_("client address"), null=True, blank=True)
     latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
@@ -147,7 +169,11 @@ class CodeEntry(models.Model):
         indexes = [models.Index(fields=["user", "outcome", "created_at"])]
 
     def __str__(self):
-        return f"{self.get_outcome_display()} by {self.user} at {self.created_at:%Y-%m-%d %H:%M}"
+        return _("%(outcome)s by %(user)s, %(when)s") % {
+            "outcome": self.get_outcome_display(),
+            "user": self.user,
+            "when": date_format(timezone.localtime(self.created_at), "j F Y, H:i"),
+        }
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
@@ -165,7 +191,10 @@ class EntryBlock(models.Model):
     """
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="entry_blocks"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="entry_blocks",
+        verbose_name=_("user"),
     )
     wrong_entries = models.PositiveIntegerField(
         _("wrong entries"), help_text=_("Wrong codes within the window that caused the block.")
@@ -217,7 +246,9 @@ class CodeEmail(models.Model):
     # Purposes sent at most once per code, whatever retries or concurrent entries do.
     ONCE_PER_CODE = [Purpose.ISSUED, Purpose.WRONG_CODE, Purpose.LOCKED]
 
-    code = models.ForeignKey(DeliveryCode, on_delete=models.PROTECT, related_name="emails")
+    code = models.ForeignKey(
+        DeliveryCode, on_delete=models.PROTECT, related_name="emails", verbose_name=_("code")
+    )
     purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)
     requested_at = models.DateTimeField(_("requested at"))
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
@@ -226,6 +257,15 @@ class CodeEmail(models.Model):
         null=True,
         blank=True,
         help_text=_("Set when every retry failed; such an email is not queued again."),
+    )
+    superseded_at = models.DateTimeField(
+        _("not sent, out of date at"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Set when, at sending time, the parcel had moved on and the email would have "
+            "told the customer something no longer true (a newer email says what is)."
+        ),
     )
 
     class Meta:
@@ -253,7 +293,12 @@ class ParcelHold(models.Model):
     """Rule 6: after too many wrong codes in all, the parcel is held for operations; no
     code is accepted until someone in operations releases it. Rows are kept as the audit."""
 
-    shipment = models.ForeignKey("orders.Shipment", on_delete=models.PROTECT, related_name="holds")
+    shipment = models.ForeignKey(
+        "orders.Shipment",
+        on_delete=models.PROTECT,
+        related_name="holds",
+        verbose_name=_("shipment"),
+    )
     held_at = models.DateTimeField(_("held at"))
     wrong_code_entries = models.PositiveIntegerField(_("wrong code entries when held"))
     released_at = models.DateTimeField(_("released at"), null=True, blank=True)

@@ -25,6 +25,8 @@ from kombu.exceptions import OperationalError
 from orders.days import delivery_time_zone, end_of_day, last_valid_minute
 from orders.models import Shipment
 from otpdelivery.emails import render_email
+from otpdelivery.opening_hours import collection_deadline
+from otpdelivery.signin_links import tracking_signin_url
 
 from . import tokens
 from .models import CodeEmail, DeliveryCode
@@ -135,17 +137,24 @@ def code_email_send(*, code_email_id: int) -> bool:
     email = (
         CodeEmail.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("code__shipment__order")
-        .filter(pk=code_email_id, sent_at__isnull=True, failed_at__isnull=True)
+        .filter(
+            pk=code_email_id,
+            sent_at__isnull=True,
+            failed_at__isnull=True,
+            superseded_at__isnull=True,
+        )
         .first()
     )
     if email is None:
         return False
     now = timezone.now()
-    if email.purpose in CARRIES_CODE and email.code.status != DeliveryCode.Status.ACTIVE:
-        # A newer code replaced it, or it was used or expired: sending it would only confuse.
-        email.failed_at = now
-        email.save(update_fields=["failed_at"])
-        logger.info("Code email %s not sent: its code is no longer active", email.pk)
+    out_of_date = _out_of_date(email)
+    if out_of_date:
+        # The parcel moved on since the email was asked for: sending it now would contradict
+        # what the customer sees (and a newer email of theirs). Not a failure: superseded.
+        email.superseded_at = now
+        email.save(update_fields=["superseded_at"])
+        logger.info("Code email %s not sent: %s", email.pk, out_of_date)
         return False
     message = build_message(email)
     if message is None:
@@ -158,6 +167,55 @@ def code_email_send(*, code_email_id: int) -> bool:
     email.save(update_fields=["sent_at"])
     logger.info("Sent %s email for parcel %s", email.purpose, email.code.shipment.tracking_number)
     return True
+
+
+# Where a parcel must still be for each email to be true when it is sent.
+_STILL_TRUE_IN = {
+    # "On its way, delivered on <day>" (to the door, or to the pickup point it is addressed
+    # to), also after a failed attempt gave it a new day and this new code
+    Purpose.ISSUED: {
+        Shipment.Status.SHIPPED,
+        Shipment.Status.OUT_FOR_DELIVERY,
+        Shipment.Status.DELIVERY_FAILED,
+    },
+    # "Ready for collection at <point> until <day>"
+    Purpose.AT_PICKUP_POINT: {Shipment.Status.AT_PICKUP_POINT},
+    # "Here is your code again": whatever the current state, as long as it can be used
+    Purpose.RESENT: {
+        Shipment.Status.SHIPPED,
+        Shipment.Status.OUT_FOR_DELIVERY,
+        Shipment.Status.AT_PICKUP_POINT,
+        Shipment.Status.DELIVERY_FAILED,
+    },
+    # "Held by operations until they release it"
+    Purpose.HELD: {
+        Shipment.Status.SHIPPED,
+        Shipment.Status.OUT_FOR_DELIVERY,
+        Shipment.Status.AT_PICKUP_POINT,
+        Shipment.Status.DELIVERY_FAILED,
+    },
+}
+
+
+def _out_of_date(email: CodeEmail) -> str:
+    """Why what `email` says is no longer true at sending time, or "" when it still is.
+
+    Asked for inside the change that called for it, an email is sent after the commit, by
+    a worker, maybe minutes later: by then the parcel may have reached a pickup point, been
+    delivered or rescheduled, and a newer email says so.
+    """
+    code = email.code
+    shipment = code.shipment
+    if email.purpose in CARRIES_CODE and code.status != DeliveryCode.Status.ACTIVE:
+        return "its code is no longer active"
+    if email.purpose in CARRIES_CODE and code.delivery_day != shipment.delivery_day:
+        return "the parcel has another day now"
+    allowed = _STILL_TRUE_IN.get(email.purpose)
+    if allowed is not None and shipment.status not in allowed:
+        return f"the parcel is {shipment.status} now"
+    if email.purpose == Purpose.HELD and not shipment.holds.filter(released_at=None).exists():
+        return "the parcel's hold was released"
+    return ""
 
 
 @transaction.atomic
@@ -176,6 +234,7 @@ def unsent_code_email_ids(*, now: datetime.datetime) -> list[int]:
         CodeEmail.objects.filter(
             sent_at__isnull=True,
             failed_at__isnull=True,
+            superseded_at__isnull=True,
             requested_at__lte=now - requeue_after,
             requested_at__gt=now - datetime.timedelta(days=1),
         )
@@ -302,10 +361,12 @@ def build_message(email: CodeEmail) -> EmailMultiAlternatives | None:
         "shipment": shipment,
         "order": order,
         "carries_code": digits is not None,
+        # On its way to a pickup point: collected at the counter, never at a door.
+        "pickup_point": shipment.pickup_point if shipment.pickup_point_id else None,
         "code_grouped": tokens.group_for_reading(digits) if digits else "",
         "delivery_day": code.delivery_day,
         "valid_until": last_valid_minute(code.valid_until),
-        "tracking_url": _tracking_url(shipment),
+        "tracking_url": tracking_signin_url(shipment),
         "structured_data": (
             _structured_data(shipment=shipment, code=code, digits=digits) if digits else ""
         ),
@@ -336,14 +397,22 @@ def _waits_at_pickup_point(email: CodeEmail) -> bool:
 def _pickup_ready_message(email: CodeEmail, digits: str) -> EmailMultiAlternatives:
     code = email.code
     shipment = code.shipment
+    # The last day the point opens and its closing time then: what the customer can do,
+    # not midnight of a day the counter may be shut.
+    collect_by, closes_at = collection_deadline(
+        code.pickup_point.opening_hours,
+        last_day=code.delivery_day,
+        today=timezone.localdate(email.requested_at, delivery_time_zone()),
+    )
     context = {
         "shipment": shipment,
         "order": shipment.order,
         "pickup_point": code.pickup_point,
         "code_grouped": tokens.group_for_reading(digits),
-        "collect_by": code.delivery_day,
+        "collect_by": collect_by,
+        "closes_at": closes_at,
         "valid_until": last_valid_minute(code.valid_until),
-        "tracking_url": _tracking_url(shipment),
+        "tracking_url": tracking_signin_url(shipment),
     }
     return render_email(
         template="codes/email/pickup_ready",

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from handoff.services import shipment_add_to_route
 from orders.models import Shipment
+from otpdelivery import opening_hours
 from otpdelivery.admin_mixins import ReadOnlyAdminMixin
 
 from .models import Courier, DeliveryAttempt, PickupPoint, Route, Stop
@@ -28,7 +29,7 @@ class CourierAdmin(admin.ModelAdmin):
 
 @admin.register(PickupPoint)
 class PickupPointAdmin(admin.ModelAdmin):
-    list_display = ["name", "address", "opening_hours", "is_active", "parcels_waiting"]
+    list_display = ["name", "address", "hours", "is_active", "parcels_waiting"]
     list_filter = ["is_active"]
     search_fields = ["name", "address"]
     filter_horizontal = ["operators"]
@@ -43,6 +44,11 @@ class PickupPointAdmin(admin.ModelAdmin):
                 )
             )
         )
+
+    @admin.display(description=_("opening hours"), ordering="opening_hours")
+    def hours(self, pickup_point):
+        """Stored in one fixed form, shown in the reader's language."""
+        return opening_hours.localised(pickup_point.opening_hours)
 
     @admin.display(description=_("parcels waiting"), ordering="parcels_waiting")
     def parcels_waiting(self, pickup_point):

@@ -4,10 +4,15 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from otpdelivery import opening_hours
+
 
 class Courier(models.Model):
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="courier"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="courier",
+        verbose_name=_("user"),
     )
     phone = models.CharField(_("phone"), max_length=30, blank=True)
 
@@ -24,9 +29,18 @@ class PickupPoint(models.Model):
 
     name = models.CharField(_("name"), max_length=120)
     address = models.TextField(_("address"))
-    opening_hours = models.CharField(_("opening hours"), max_length=200, blank=True)
+    opening_hours = models.CharField(
+        _("opening hours"),
+        max_length=200,
+        blank=True,
+        validators=[opening_hours.validate],
+        help_text=_("Like Mon–Sat 07:00–19:30, Sun 08:00–13:00 (24-hour times)."),
+    )
     operators = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, related_name="pickup_points", blank=True
+        settings.AUTH_USER_MODEL,
+        related_name="pickup_points",
+        blank=True,
+        verbose_name=_("operators"),
     )
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -42,7 +56,9 @@ class PickupPoint(models.Model):
 class Route(models.Model):
     """A courier's round for one delivery day."""
 
-    courier = models.ForeignKey(Courier, on_delete=models.PROTECT, related_name="routes")
+    courier = models.ForeignKey(
+        Courier, on_delete=models.PROTECT, related_name="routes", verbose_name=_("courier")
+    )
     day = models.DateField(_("day"))
 
     class Meta:
@@ -70,8 +86,15 @@ class Stop(models.Model):
         REDIRECTED = "redirected", _("Redirected to a pickup point")
         MOVED = "moved", _("Moved to another route")
 
-    route = models.ForeignKey(Route, on_delete=models.CASCADE, related_name="stops")
-    shipment = models.ForeignKey("orders.Shipment", on_delete=models.PROTECT, related_name="stops")
+    route = models.ForeignKey(
+        Route, on_delete=models.CASCADE, related_name="stops", verbose_name=_("route")
+    )
+    shipment = models.ForeignKey(
+        "orders.Shipment",
+        on_delete=models.PROTECT,
+        related_name="stops",
+        verbose_name=_("shipment"),
+    )
     # The route's day, kept on the stop so that the database can refuse a parcel on two
     # routes of one day.
     day = models.DateField(_("day"), editable=False)
@@ -93,6 +116,7 @@ class Stop(models.Model):
         blank=True,
         editable=False,
         related_name="+",
+        verbose_name=_("pickup point"),
     )
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True, editable=False)
 
@@ -130,9 +154,14 @@ class DeliveryAttempt(models.Model):
         NO_CODE = "no_code", _("Customer cannot give the code")
 
     shipment = models.ForeignKey(
-        "orders.Shipment", on_delete=models.PROTECT, related_name="failed_attempts"
+        "orders.Shipment",
+        on_delete=models.PROTECT,
+        related_name="failed_attempts",
+        verbose_name=_("shipment"),
     )
-    courier = models.ForeignKey(Courier, on_delete=models.PROTECT, related_name="failed_attempts")
+    courier = models.ForeignKey(
+        Courier, on_delete=models.PROTECT, related_name="failed_attempts", verbose_name=_("courier")
+    )
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
     created_at = models.DateTimeField(_("at"))
 

@@ -59,7 +59,9 @@ from orders.services import (
     shipments_requiring_code,
     tracking_event_add,
 )
-from orders.tasks import send_parcel_returned_email
+from orders.tasks import send_delivered_receipt, send_parcel_returned_email
+from webhooks.models import EventType
+from webhooks.services import webhook_events_record_many
 
 from . import locks
 from .exceptions import ActionRefused, NotItsDeliveryDay, NotOnARoute, NotYourStop, OnAnotherRoute
@@ -81,6 +83,12 @@ REFUSALS = (ActionRefused, IllegalTransition, PickupPointUnavailable)
 
 # The shortest reason operations may give for an override: a sentence, not "ok".
 OVERRIDE_REASON_MIN_LENGTH = 10
+
+
+def _tell_retailer(shipments, event_type: str, now: datetime.datetime) -> None:
+    """The retailer's webhook event for the change, written in its transaction (an outbox
+    row, sent after the commit). Never holds a code."""
+    webhook_events_record_many(shipments=shipments, type=event_type, now=now)
 
 
 # --- Routes ---------------------------------------------------------------------------------
@@ -242,6 +250,7 @@ def shipments_mark_shipped(
         batch_size=BATCH_SIZE,
     )
     codes_issue(shipments=[s for s in shipped if s.requires_code], now=now)
+    _tell_retailer(shipped, EventType.SHIPPED, now)
     return ShippingResult(shipped=shipped, refused=refused)
 
 
@@ -290,9 +299,10 @@ def shipment_mark_out_for_delivery(
         raise OnAnotherRoute(f"{shipment} is on {stop.route} today.")
     if stop.is_finished:
         raise ActionRefused(f"{shipment}'s stop today is already {stop.outcome}.")
-    return shipment_move(
-        shipment=shipment, target=Status.OUT_FOR_DELIVERY, actor=actor, now=timezone.now()
-    )
+    now = timezone.now()
+    shipment_move(shipment=shipment, target=Status.OUT_FOR_DELIVERY, actor=actor, now=now)
+    _tell_retailer([shipment], EventType.OUT_FOR_DELIVERY, now)
+    return shipment
 
 
 # --- Hand-over ------------------------------------------------------------------------------
@@ -312,13 +322,18 @@ def _delivered(
     if stop is None:
         stop = _stop_of_day(shipment, local_today(now))
     _finish_stop(stop, outcome=Stop.Outcome.DELIVERED, shipment=shipment, now=now)
+    _tell_retailer([shipment], EventType.DELIVERED, now)
+    # Rule 17: the customer hears when, by whom and where, once the hand-over commits.
+    send_delivered_receipt.delay_on_commit(shipment.pk)
     return shipment
 
 
 def _alert_operations(result: EntryResult, *, context: EntryContext, now) -> EntryResult:
     """Rule 15: a lock, a hold or a person's block opens an alert for operations, in the
-    entry's transaction (one per kind and subject; never with the code in it)."""
+    entry's transaction (one per kind and subject; never with the code in it), and the
+    retailer hears of a locked code and a held parcel by webhook."""
     if result.code_locked:
+        _tell_retailer([result.shipment], EventType.CODE_LOCKED, now)
         alert_open(
             kind=Alert.Kind.CODE_LOCKED,
             shipment=result.shipment,
@@ -326,6 +341,7 @@ def _alert_operations(result: EntryResult, *, context: EntryContext, now) -> Ent
             now=now,
         )
     if result.parcel_held:
+        _tell_retailer([result.shipment], EventType.HELD, now)
         alert_open(
             kind=Alert.Kind.PARCEL_HELD,
             shipment=result.shipment,
@@ -527,6 +543,8 @@ def _give_new_day(
     if shipment.requires_code:
         code_issue(shipment=shipment, delivery_day=new_day, now=now)
     _place_on_courier_route(shipment=shipment, courier_id=courier_id, day=new_day)
+    if target == Status.DELIVERY_FAILED:
+        _tell_retailer([shipment], EventType.DELIVERY_FAILED, now)
     return shipment
 
 
@@ -692,6 +710,7 @@ def _arrive_at_pickup_point(*, shipment: Shipment, pickup_point, actor, now) -> 
     code_hold_at_pickup_point(
         shipment=shipment, pickup_point=pickup_point, collect_by=shipment.delivery_day, now=now
     )
+    _tell_retailer([shipment], EventType.AT_PICKUP_POINT, now)
     return shipment
 
 
@@ -761,6 +780,7 @@ def shipments_return_uncollected(*, now: datetime.datetime | None = None) -> lis
     )
     for pk in overdue:
         send_parcel_returned_email.delay_on_commit(pk)
+    _tell_retailer([Shipment(pk=pk) for pk in overdue], EventType.RETURNED, now)
     return overdue
 
 
@@ -799,6 +819,7 @@ def shipments_record_missed_drops(*, now: datetime.datetime | None = None) -> li
         ),
         batch_size=BATCH_SIZE,
     )
+    _tell_retailer([Shipment(pk=pk) for pk in missed], EventType.DELIVERY_FAILED, now)
     return missed
 
 

@@ -25,7 +25,10 @@ class Order(models.Model):
         _("order number"), max_length=20, unique=True, default=new_order_number
     )
     customer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        verbose_name=_("customer"),
     )
     email = models.EmailField(_("email for delivery codes"))
     delivery_address = models.TextField(_("delivery address"))
@@ -33,11 +36,32 @@ class Order(models.Model):
         _("language for emails"), max_length=10, choices=settings.LANGUAGES, default="en"
     )
     created_at = models.DateTimeField(_("placed at"), auto_now_add=True)
+    retailer = models.ForeignKey(
+        "retailers.Retailer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+        verbose_name=_("retailer"),
+    )
+    reference = models.CharField(
+        _("retailer's reference"),
+        max_length=100,
+        blank=True,
+        help_text=_("The retailer's own order id, unique per retailer."),
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name = _("order")
         verbose_name_plural = _("orders")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["retailer", "reference"],
+                condition=~models.Q(reference=""),
+                name="order_reference_unique_per_retailer",
+            ),
+        ]
 
     def __str__(self):
         return self.number
@@ -48,7 +72,9 @@ class Order(models.Model):
 
 
 class OrderItem(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="items", verbose_name=_("order")
+    )
     shipment = models.ForeignKey(
         "orders.Shipment",
         on_delete=models.SET_NULL,
@@ -56,6 +82,7 @@ class OrderItem(models.Model):
         blank=True,
         related_name="items",
         help_text=_("The parcel this item travels in."),
+        verbose_name=_("shipment"),
     )
     name = models.CharField(_("name"), max_length=200)
     unit_price = models.DecimalField(_("unit price (EUR)"), max_digits=10, decimal_places=2)
@@ -110,7 +137,9 @@ class Shipment(models.Model):
         Status.RETURNED: set(),
     }
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="shipments")
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="shipments", verbose_name=_("order")
+    )
     tracking_number = models.CharField(
         _("tracking number"), max_length=20, unique=True, default=new_tracking_number
     )
@@ -131,6 +160,7 @@ class Shipment(models.Model):
         null=True,
         blank=True,
         related_name="shipments",
+        verbose_name=_("pickup point"),
     )
     wrong_code_entries = models.PositiveIntegerField(
         _("wrong code entries"),
@@ -170,11 +200,18 @@ class Shipment(models.Model):
 class TrackingEvent(models.Model):
     """One line of a parcel's timeline, appended by the service that changed it."""
 
-    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="events")
+    shipment = models.ForeignKey(
+        Shipment, on_delete=models.CASCADE, related_name="events", verbose_name=_("shipment")
+    )
     status = models.CharField(_("status"), max_length=20, choices=Shipment.Status.choices)
     note = models.CharField(_("note"), max_length=200, blank=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
     )
     created_at = models.DateTimeField(_("at"), db_index=True)
 

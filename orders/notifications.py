@@ -1,7 +1,12 @@
 """Emails about parcels that carry no code: what happened to the parcel, never a code."""
 
-from otpdelivery.emails import render_email
+from django.core.cache import cache
+from django.utils import timezone
 
+from otpdelivery.emails import render_email
+from otpdelivery.signin_links import report_signin_url, tracking_signin_url
+
+from .days import delivery_time_zone
 from .models import Shipment
 
 
@@ -13,6 +18,49 @@ def send_returned_email(shipment: Shipment) -> bool:
             "shipment": shipment,
             "order": shipment.order,
             "pickup_point": shipment.pickup_point,
+            "tracking_url": tracking_signin_url(shipment),
+        },
+        to=shipment.order.email,
+        language=shipment.order.language,
+    ).send()
+    return True
+
+
+# The override's timeline note, as codes' services store it (untranslated).
+OVERRIDE_NOTE = "Handed over by operations without the code"
+# How long the once-per-parcel mark of a sent receipt is kept.
+RECEIPT_MARK_SECONDS = 30 * 24 * 3600
+
+
+def _handed_over_where(shipment: Shipment) -> str:
+    """ "door", "pickup_point" or "override", read from the parcel's delivered event."""
+    event = shipment.events.filter(status=Shipment.Status.DELIVERED).order_by("-pk").first()
+    note = event.note if event else ""
+    if note == OVERRIDE_NOTE:
+        return "override"
+    if shipment.pickup_point_id and note == shipment.pickup_point.name:
+        return "pickup_point"
+    return "door"
+
+
+def send_delivered_receipt_email(shipment: Shipment) -> bool:
+    """Rule 17: when, by whom and where the parcel was handed over, with a link to report
+    "this was not me". Never a code. Sent once per parcel: the mark lives in the shared
+    cache (database or Redis), so a task run twice does not send twice."""
+    if not cache.add(f"delivered-receipt:{shipment.pk}", 1, timeout=RECEIPT_MARK_SECONDS):
+        return False
+    person = shipment.delivered_by
+    render_email(
+        template="orders/email/delivered",
+        context={
+            "shipment": shipment,
+            "order": shipment.order,
+            "delivered_at": timezone.localtime(shipment.delivered_at, delivery_time_zone()),
+            "handed_over_by": (person.get_full_name() or person.get_username()) if person else "",
+            "where": _handed_over_where(shipment),
+            "pickup_point": shipment.pickup_point,
+            "tracking_url": tracking_signin_url(shipment),
+            "report_url": report_signin_url(shipment),
         },
         to=shipment.order.email,
         language=shipment.order.language,

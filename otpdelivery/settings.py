@@ -36,6 +36,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "axes",
     "monitoring",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "retailers",
     "orders",
     "codes",
     "couriers",
@@ -43,6 +47,9 @@ INSTALLED_APPS = [
     "alerts",
     "dashboard",
     "ratelimits",
+    "signinlinks",
+    "webhooks",
+    "api",
     "handoff",
     "customers",
 ]
@@ -139,7 +146,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # With a Celery worker next to the web server (make run), two processes write at once;
     # taking the write lock at BEGIN makes the second wait instead of failing "locked".
     DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and envvars.boolean(
     "DATABASE_SERVER_SIDE_BINDING", default=True
 ):
     # psycopg 3 sends parameters apart from the SQL (server-side binding) and prepares a
@@ -188,6 +195,14 @@ AXES_CLIENT_IP_CALLABLE = "otpdelivery.http.client_ip"
 AXES_LOCKOUT_CALLABLE = "otpdelivery.signin.signin_locked_out"
 # Keep the access log to failures: successful sign-ins are already in Django's last_login.
 AXES_DISABLE_ACCESS_LOG = True
+# Rule 17: sign-in links in emails (django-sesame), bound to the customer and to the page
+# they open, valid 7 days and used up by signing in.
+SESAME_MAX_AGE = datetime.timedelta(days=7)
+SESAME_ONE_TIME = True
+SESAME_TOKEN_NAME = "sesame"  # noqa: S105 - the query parameter's name
+# "Email me a sign-in link": requests per hour per email address and per client address.
+SIGNIN_LINK_MAX_PER_HOUR = env.int("SIGNIN_LINK_MAX_PER_HOUR", default=3)
+SIGNIN_LINK_MAX_PER_HOUR_PER_ADDRESS = env.int("SIGNIN_LINK_MAX_PER_HOUR_PER_ADDRESS", default=20)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -271,6 +286,11 @@ CELERY_BEAT_SCHEDULE = {
     # crontab(minute=5, hour=0): every day at 00:05 local time, once the day has ended: the
     # day-end steps in order (expire codes, missed deliveries, missed drops, returns).
     "day-end": {"task": "handoff.tasks.day_end", "schedule": crontab(minute=5, hour=0)},
+    # Every minute of real time (an interval), webhook deliveries whose next attempt is due.
+    "send-due-webhooks": {
+        "task": "webhooks.tasks.send_due_webhooks",
+        "schedule": datetime.timedelta(minutes=1),
+    },
     # Every five minutes of real time (an interval, not crontab(minute="*/5"), which in local
     # time skips an hour when the clocks go back), queue again code emails whose task never
     # reached a worker because the broker was down when they were asked for.
@@ -319,6 +339,63 @@ DELIVERY_WORKING_DAYS = envvars.weekdays("DELIVERY_WORKING_DAYS", default=[1, 2,
 
 # The bearer token Prometheus sends to read /metrics. Empty: /metrics answers 404.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# --- Cache (shared by every web process: API throttling) --------------------------------------
+
+# CACHE_URL, e.g. redis://127.0.0.1:6379/1 (a Redis database of its own, not the broker's);
+# without it the database cache (`manage.py createcachetable`, run by `make migrate`).
+# Never a process's memory: several web processes must see the same counts.
+if env("CACHE_URL", default=""):
+    CACHES = {"default": env.cache_url("CACHE_URL")}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "django_cache",
+        }
+    }
+
+# --- Retailer API -------------------------------------------------------------------------
+
+# Requests per API key, e.g. 600/minute (DRF's rate format).
+API_RATE_PER_KEY = env("API_RATE_PER_KEY", default="600/minute")
+# Largest request body the API parses, in bytes.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=512 * 1024)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.authentication.HasRetailerKey"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api_key": API_RATE_PER_KEY},
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.LimitedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "otpdelivery retailer API",
+    "DESCRIPTION": (
+        "Create orders and parcels, ship them, read their status and proof of delivery, and "
+        "register webhook endpoints. Every call carries `Authorization: Bearer <key>`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    # The documentation page loads Swagger UI from our own static files (strict CSP).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+}
+
+# --- Webhooks -----------------------------------------------------------------------------
+
+# true only for development, tests and the demo: also http:// and loopback or private
+# addresses. In production a webhook URL must be https to a public address.
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
+# Seconds each socket operation of a webhook call may take (connect, send, each read).
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 
 # --- Benchmarks -----------------------------------------------------------------------------
 

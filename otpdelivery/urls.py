@@ -35,12 +35,14 @@ urlpatterns = [
             ]
         ),
     ),
+    path("accounts/link/", include("signinlinks.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("metrics", dashboard_views.metrics_view, name="metrics"),
     # Before the admin's own URLs; admin_view sends anyone but staff to the admin sign-in.
     path("admin/dashboard/", admin.site.admin_view(dashboard_views.dashboard), name="dashboard"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("api.urls")),
     path("orders/", customer_views.order_list, name="order_list"),
     path("track/", include("customers.urls")),
     path("courier/", include("couriers.urls")),

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from codes.selectors import person_is_blocked
 from couriers.views import ENTRY_MESSAGES as COURIER_MESSAGES
 from handoff.services import (
+    REFUSALS,
     EntryContext,
     Outcome,
     shipment_hand_over_at_counter,
@@ -143,9 +144,14 @@ def point_receive(request, point):
             .first()
         )
         if shipment is not None:
-            shipment_receive_at_pickup_point(
-                shipment=shipment, pickup_point=point, actor=request.user
-            )
+            try:
+                # A second tap finds the parcel already waiting here and answers the same.
+                shipment_receive_at_pickup_point(
+                    shipment=shipment, pickup_point=point, actor=request.user
+                )
+            except REFUSALS:
+                # The parcel moved on meanwhile (released, sent back): the page shows where.
+                return redirect("pickup_point", point_id=point.pk)
             messages.success(
                 request,
                 _(

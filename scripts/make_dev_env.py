@@ -14,4 +14,6 @@ DJANGO_DEBUG=true
 DJANGO_SECRET_KEY={secrets.token_urlsafe(50)}
 DELIVERY_CODE_ENCRYPTION_KEYS={fernet_key()}
 DELIVERY_CODE_HASH_KEY={secrets.token_urlsafe(32)}
-METRICS_TOKEN={secrets.token_urlsafe(32)}""")
+METRICS_TOKEN={secrets.token_urlsafe(32)}
+# Development and the demo only: webhooks may go to http:// and loopback addresses.
+WEBHOOK_ALLOW_PRIVATE_URLS=true""")

@@ -151,6 +151,7 @@ def test_an_interval_entry_keeps_real_time_all_year(name, entry):
     assert len(runs) == (YEAR_END - YEAR_START) // interval - 1
 
 
+@pytest.mark.django_db  # importing every app's tasks may read the database
 def test_every_entry_names_a_registered_task():
     app.loader.import_default_modules()
 

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from alerts.models import Alert
 from alerts.services import alert_open, alert_resolve
+from retailers.models import Retailer
 from tests.conftest import TODAY, make_valuable_shipment
 from tests.factories import CourierFactory, RouteFactory, UserFactory
 
@@ -79,6 +80,19 @@ def test_search_finds_a_parcel_by_the_orders_email(ops_client, customer):
     response = ops_client.get(reverse(LIST), {"q": "codes-here@example.org"})
 
     assert _found(response) == [shipment]
+
+
+def test_search_finds_a_parcel_by_the_retailers_reference_and_shows_it(ops_client, customer):
+    shipment = make_valuable_shipment(customer)
+    make_valuable_shipment(customer)
+    shipment.order.retailer = Retailer.objects.create(name="Demo Shop")
+    shipment.order.reference = "SHOP-1042"
+    shipment.order.save(update_fields=["retailer", "reference"])
+
+    response = ops_client.get(reverse(LIST), {"q": "SHOP-1042"})
+
+    assert _found(response) == [shipment]
+    assert "Demo Shop · SHOP-1042" in response.content.decode()
 
 
 def test_filter_by_courier_lists_the_parcels_on_their_routes(
@@ -168,3 +182,10 @@ def test_list_query_count_is_fixed(ops_client, customer, django_assert_max_num_q
 
     with django_assert_max_num_queries(20):
         ops_client.get(reverse(LIST))
+
+
+@pytest.mark.parametrize("value", ["abc", "1;drop", "-1"])
+def test_a_malformed_courier_filter_is_refused_not_an_error(ops_client, value):
+    response = ops_client.get(reverse(LIST), {"courier": value})
+
+    assert response.status_code in (200, 302)

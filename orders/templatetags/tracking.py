@@ -8,6 +8,8 @@ from django.utils.translation import gettext_lazy as _
 
 from orders.days import local_today
 from orders.models import Shipment
+from otpdelivery.opening_hours import collection_deadline as deadline_for
+from otpdelivery.opening_hours import localised as localised_hours
 
 register = template.Library()
 
@@ -108,3 +110,23 @@ def relative_day(day) -> str:
         return ""
     offset = (day - local_today(timezone.now())).days
     return {0: _("Today"), 1: _("Tomorrow")}.get(offset, "")
+
+
+@register.filter
+def opening_hours(text: str) -> str:
+    """A pickup point's opening hours in the reader's language."""
+    return localised_hours(text or "")
+
+
+@register.simple_tag
+def collection_deadline(shipment: Shipment) -> dict | None:
+    """{"day", "closes"} to tell a customer by when to collect a parcel waiting at its point;
+    `closes` is None when the point's hours are not known."""
+    if shipment.status != Status.AT_PICKUP_POINT or shipment.pickup_point is None:
+        return None
+    day, closes = deadline_for(
+        shipment.pickup_point.opening_hours,
+        last_day=shipment.delivery_day,
+        today=local_today(timezone.now()),
+    )
+    return {"day": day, "closes": closes}

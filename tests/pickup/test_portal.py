@@ -102,7 +102,7 @@ def test_point_page_lists_the_parcels_waiting_here(operator_client, pickup_point
 
     assert f'data-tracking-number="{at_pickup_point.tracking_number}"' in content
     assert "Alice Rossi" in content
-    assert "Sun 29 Nov" in content
+    assert "Sunday 29 November" in content
 
 
 def test_point_page_never_contains_a_code(operator_client, pickup_point, at_pickup_point):

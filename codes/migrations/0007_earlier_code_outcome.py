@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('codes', '0005_pickup_ready_email'),
+        ('codes', '0006_codeemail_superseded_at_alter_codeemail_code_and_more'),
     ]
 
     operations = [

@@ -15,7 +15,7 @@ def copy_route_day(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('couriers', '0002_initial'),
+        ('couriers', '0003_alter_courier_user_alter_deliveryattempt_courier_and_more'),
         ('orders', '0001_initial'),
     ]
 
@@ -49,7 +49,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='stop',
             name='pickup_point',
-            field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='couriers.pickuppoint'),
+            field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='couriers.pickuppoint', verbose_name='pickup point'),
         ),
         migrations.AddConstraint(
             model_name='stop',
