@@ -32,12 +32,15 @@ from otpdelivery.admin_mixins import ReadOnlyAdminMixin
 from otpdelivery.http import client_ip
 from otpdelivery.recipients import order_change_recipient
 
+from .exceptions import NotItsDeliveryDay, NotOnARoute, OnAnotherRoute
 from .services import (
     OVERRIDE_REASON_MIN_LENGTH,
     REFUSALS,
     EntryContext,
+    shipment_change_delivery_day,
     shipment_hand_over_by_override,
     shipment_mark_out_for_delivery,
+    shipment_move_to_route,
     shipment_redirect_to_pickup_point,
     shipment_release_hold,
     shipments_mark_shipped,
@@ -169,11 +172,19 @@ class DeliveryCodeInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
 
 
-def _warn_not_changed(modeladmin, request, shipment) -> None:
+def _warn_not_changed(modeladmin, request, shipment, refusal: Exception | None = None) -> None:
+    """Tell operations why the hand-over layer refused a parcel, in their words."""
+    if isinstance(refusal, NotItsDeliveryDay):
+        reason = _("it is due on %(day)s.") % {"day": date_format(shipment.delivery_day)}
+    elif isinstance(refusal, OnAnotherRoute):
+        reason = _("it is on another courier's route that day.")
+    elif isinstance(refusal, NotOnARoute):
+        reason = _("it is on no route of its day.")
+    else:
+        reason = _("it is %(status)s.") % {"status": shipment.get_status_display()}
     modeladmin.message_user(
         request,
-        _("%(tracking)s was not changed: it is %(status)s.")
-        % {"tracking": shipment, "status": shipment.get_status_display()},
+        _("%(tracking)s was not changed: %(reason)s") % {"tracking": shipment, "reason": reason},
         messages.WARNING,
     )
 
@@ -219,6 +230,23 @@ class AddToRouteForm(forms.Form):
         help_text=_("The parcels' delivery day."),
         widget=forms.DateInput(attrs={"type": "date"}),
     )
+
+
+class DeliveryDayForm(forms.Form):
+    delivery_day = forms.DateField(
+        label=_("New delivery day"),
+        help_text=_(
+            "The code is issued again for this day and emailed to the customer, and the parcel "
+            "goes on its courier's route for that day."
+        ),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def clean_delivery_day(self):
+        day = self.cleaned_data["delivery_day"]
+        if day < local_today(timezone.now()):
+            raise forms.ValidationError(_("This day is over: choose today or a later day."))
+        return day
 
 
 class OverrideForm(forms.Form):
@@ -361,6 +389,8 @@ class ShipmentAdmin(admin.ModelAdmin):
     actions = [
         "mark_as_shipped",
         "add_to_route",
+        "move_to_route",
+        "change_delivery_day",
         "mark_as_out_for_delivery",
         "redirect_to_pickup_point",
         "release_hold",
@@ -566,8 +596,8 @@ class ShipmentAdmin(admin.ModelAdmin):
                 continue
             try:
                 shipment_mark_out_for_delivery(shipment=shipment, actor=request.user)
-            except REFUSALS:
-                _warn_not_changed(self, request, shipment)
+            except REFUSALS as refusal:
+                _warn_not_changed(self, request, shipment, refusal)
             else:
                 done += 1
         if done:
@@ -668,6 +698,80 @@ class ShipmentAdmin(admin.ModelAdmin):
                 request,
                 ngettext("%(count)d parcel on %(route)s.", "%(count)d parcels on %(route)s.", done)
                 % {"count": done, "route": route},
+                messages.SUCCESS,
+            )
+        return None
+
+    @admin.action(description=_("Move to another courier's route…"))
+    def move_to_route(self, request, queryset):
+        """Rule 14: the parcel leaves its courier's route of that day (the stop stays there
+        as moved) and joins the end of the chosen courier's route."""
+        days = {shipment.delivery_day for shipment in queryset}
+        form, page = self._ask(
+            request,
+            queryset,
+            form_class=AddToRouteForm,
+            action="move_to_route",
+            title=_("Move to another courier's route"),
+            submit_label=_("Move"),
+            initial={"day": days.pop() if len(days) == 1 else None},
+        )
+        if page is not None:
+            return page
+        route, _created = Route.objects.get_or_create(
+            courier=form.cleaned_data["courier"], day=form.cleaned_data["day"]
+        )
+        done = 0
+        for shipment in queryset:
+            try:
+                shipment_move_to_route(shipment=shipment, route=route, actor=request.user)
+            except REFUSALS as refusal:
+                _warn_not_changed(self, request, shipment, refusal)
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request,
+                ngettext("%(count)d parcel on %(route)s.", "%(count)d parcels on %(route)s.", done)
+                % {"count": done, "route": route},
+                messages.SUCCESS,
+            )
+        return None
+
+    @admin.action(description=_("Change delivery day…"))
+    def change_delivery_day(self, request, queryset):
+        """Rule 13: a new day through the hand-over layer, with its tracking event, a code
+        for the new day (emailed) and a place on the courier's route for that day."""
+        form, page = self._ask(
+            request,
+            queryset,
+            form_class=DeliveryDayForm,
+            action="change_delivery_day",
+            title=_("Change delivery day"),
+            submit_label=_("Change delivery day"),
+        )
+        if page is not None:
+            return page
+        day = form.cleaned_data["delivery_day"]
+        done = 0
+        for shipment in queryset:
+            try:
+                shipment_change_delivery_day(
+                    shipment=shipment, delivery_day=day, actor=request.user
+                )
+            except REFUSALS as refusal:
+                _warn_not_changed(self, request, shipment, refusal)
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d parcel now due on %(day)s.",
+                    "%(count)d parcels now due on %(day)s.",
+                    done,
+                )
+                % {"count": done, "day": date_format(day)},
                 messages.SUCCESS,
             )
         return None

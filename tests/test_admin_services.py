@@ -204,3 +204,112 @@ def test_a_routes_courier_and_day_are_read_only(ops_client):
     response = ops_client.get(reverse("admin:couriers_route_change", args=[route.pk]))
 
     assert 'name="courier"' not in response.content.decode()
+
+
+# --- Change of delivery day and of courier, through the hand-over layer -------------------
+
+
+def _change_day(client, shipments, day):
+    return _action(
+        client, "change_delivery_day", shipments, apply="1", delivery_day=day.isoformat()
+    )
+
+
+def test_change_delivery_day_asks_for_the_day(ops_client, shipped_for_today):
+    response = ops_client.post(
+        reverse(LIST),
+        {"action": "change_delivery_day", "_selected_action": [shipped_for_today.pk]},
+    )
+
+    assert response.status_code == 200
+    assert 'name="delivery_day"' in response.content.decode()
+    assert Shipment.objects.get(pk=shipped_for_today.pk).delivery_day == TODAY
+
+
+def test_change_delivery_day_reissues_the_code_for_the_new_day_with_its_event(
+    ops_client, shipped_for_today, mailoutbox, django_capture_on_commit_callbacks
+):
+    old_code = DeliveryCode.objects.get(shipment=shipped_for_today, status="active")
+    mailoutbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _change_day(ops_client, [shipped_for_today], TOMORROW)
+
+    shipment = Shipment.objects.get(pk=shipped_for_today.pk)
+    assert shipment.delivery_day == TOMORROW
+    (active,) = DeliveryCode.objects.filter(shipment=shipment, status="active")
+    assert active.pk != old_code.pk
+    assert active.delivery_day == TOMORROW
+    assert TrackingEvent.objects.filter(shipment=shipment, note="New delivery day").exists()
+    assert [message.to for message in mailoutbox] == [[shipment.order.email]]
+
+
+def test_change_delivery_day_puts_the_parcel_on_its_couriers_route_for_that_day(
+    ops_client, shipped_for_today, courier
+):
+    _add_to_route(ops_client, [shipped_for_today], courier, TODAY)
+
+    _change_day(ops_client, [shipped_for_today], TOMORROW)
+
+    assert list(
+        Stop.objects.filter(shipment=shipped_for_today).values_list("route__day", flat=True)
+    ) == [TOMORROW]
+    assert Route.objects.get(courier=courier, day=TOMORROW).stops.count() == 1
+
+
+def test_change_delivery_day_refuses_a_parcel_out_for_delivery(ops_client, out_for_delivery):
+    response = _change_day(ops_client, [out_for_delivery], TOMORROW)
+
+    assert Shipment.objects.get(pk=out_for_delivery.pk).delivery_day == TODAY
+    assert (
+        DeliveryCode.objects.get(shipment=out_for_delivery, status="active").delivery_day == TODAY
+    )
+    assert any("was not changed" in message for message in _messages(response))
+
+
+def test_change_delivery_day_refuses_a_day_that_is_over(ops_client, shipped_for_today):
+    response = _change_day(ops_client, [shipped_for_today], TODAY - datetime.timedelta(days=1))
+
+    assert response.status_code == 200
+    assert "This day is over" in response.content.decode()
+    assert Shipment.objects.get(pk=shipped_for_today.pk).delivery_day == TODAY
+
+
+def test_move_to_route_gives_the_parcel_to_another_courier_and_keeps_the_old_stop_as_moved(
+    ops_client, shipped_for_today, courier
+):
+    other = CourierFactory(user=UserFactory(username="luca"))
+    _add_to_route(ops_client, [shipped_for_today], courier, TODAY)
+
+    _action(
+        ops_client,
+        "move_to_route",
+        [shipped_for_today],
+        apply="1",
+        courier=other.pk,
+        day=TODAY.isoformat(),
+    )
+
+    stops = dict(
+        Stop.objects.filter(shipment=shipped_for_today).values_list("route__courier", "outcome")
+    )
+    assert stops == {courier.pk: "moved", other.pk: "pending"}
+
+
+def test_the_old_courier_cannot_hand_over_a_parcel_moved_away(
+    ops_client, client, out_for_delivery, courier
+):
+    other = CourierFactory(user=UserFactory(username="luca"))
+    _action(
+        ops_client,
+        "move_to_route",
+        [out_for_delivery],
+        apply="1",
+        courier=other.pk,
+        day=TODAY.isoformat(),
+    )
+    client.force_login(courier.user)
+
+    response = client.get(reverse("courier_stop", args=[out_for_delivery.tracking_number]))
+
+    assert response.status_code == 404
