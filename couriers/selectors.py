@@ -2,10 +2,9 @@
 
 import datetime
 
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Case, Exists, F, OuterRef, QuerySet, Subquery, When
 
 from codes.selectors import current_code_of, entry_blocks_in_force, open_holds_of
-from orders.days import end_of_day
 
 from .models import Courier, DeliveryAttempt, PickupPoint, Route, Stop
 
@@ -16,16 +15,20 @@ def courier_for_user(user) -> Courier | None:
     return Courier.objects.filter(user=user).first()
 
 
-def _failed_here(day: datetime.date):
-    """The reason of the failed attempt the route's courier recorded at this stop on its
-    day, if any: the stop was then a door (rule 14), whatever the parcel became since."""
-    attempts = DeliveryAttempt.objects.filter(
-        shipment=OuterRef("shipment"),
-        courier=OuterRef("route__courier"),
-        created_at__gte=end_of_day(day - datetime.timedelta(days=1)),
-        created_at__lt=end_of_day(day),
-    ).order_by("-created_at")
-    return Subquery(attempts.values("reason")[:1])
+def _failed_here():
+    """The reason the stop's courier recorded when the attempt there failed: the stop keeps
+    it (rule 14), whatever the parcel became since."""
+    return Case(When(outcome=Stop.Outcome.FAILED, then=F("note")), default=None)
+
+
+def _entry_state(user):
+    """Rule 15: whether the stop can take a code at all (the person blocked, the parcel
+    held, its code locked), read in the stop's own statement."""
+    return {
+        "entry_blocked": Exists(entry_blocks_in_force(user=user)),
+        "parcel_held": Exists(open_holds_of(OuterRef("shipment"))),
+        "code_status": Subquery(current_code_of(OuterRef("shipment")).values("status")[:1]),
+    }
 
 
 def with_failed_reason_label(stops):
@@ -39,13 +42,14 @@ def with_failed_reason_label(stops):
 
 def stops_for_courier(*, user, day: datetime.date) -> QuerySet[Stop]:
     """The stops of the person's own route for `day`, in the order they are driven, each
-    with `failed_reason` when the courier's attempt there failed."""
+    with `failed_reason` when the courier's attempt there failed and whether it can take a
+    code (rule 15). A stop moved to another courier stays on the list as the record."""
     return (
         Stop.objects.filter(route__courier__user=user, route__day=day)
         .select_related(
             "shipment__order__customer", "shipment__delivered_by", "shipment__pickup_point"
         )
-        .annotate(failed_reason=_failed_here(day))
+        .annotate(failed_reason=_failed_here(), **_entry_state(user))
         .order_by("position")
     )
 
@@ -60,14 +64,8 @@ def stop_for_courier(*, user, day: datetime.date, tracking_number: str) -> Query
     return (
         Stop.objects.filter(route__in=routes, shipment__tracking_number=tracking_number)
         .select_related("shipment__order__customer", "shipment__pickup_point")
-        .annotate(
-            entry_blocked=Exists(entry_blocks_in_force(user=user)),
-            # Rule 15: whether the parcel can take a code at all, so that the page offers
-            # no field when it cannot.
-            parcel_held=Exists(open_holds_of(OuterRef("shipment"))),
-            code_status=Subquery(current_code_of(OuterRef("shipment")).values("status")[:1]),
-            failed_reason=_failed_here(day),
-        )
+        .exclude(outcome=Stop.Outcome.MOVED)
+        .annotate(failed_reason=_failed_here(), **_entry_state(user))
     )
 
 

@@ -65,7 +65,16 @@ def _todays_stop(request, tracking_number):
 def today(request, courier):
     day = local_today(timezone.now())
     stops = with_failed_reason_label(stops_for_courier(user=request.user, day=day))
-    return render(request, "couriers/today.html", {"stops": stops, "day": day})
+    blocked = any(stop.entry_blocked for stop in stops)
+    return render(
+        request,
+        "couriers/today.html",
+        {
+            "stops": stops,
+            "day": day,
+            "blocked_message": ENTRY_MESSAGES[Outcome.BLOCKED] if blocked else None,
+        },
+    )
 
 
 ENTRY_MESSAGES = {

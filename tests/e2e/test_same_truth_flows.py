@@ -53,6 +53,13 @@ def test_locked_stop_shows_why_and_offers_only_the_failed_attempt(
     screenshot(marco, "locked-stop-360")
     assert_accessible(marco)
 
+    # Today's deliveries says the same as the stop page.
+    marco.goto(f"{live_server.url}/courier/")
+    stop = marco.locator("li.stop", has_text=alices_parcel.tracking_number)
+    expect(stop).to_contain_text("Code locked")
+    screenshot(marco, "locked-stop-on-the-day-360")
+    assert_accessible(marco)
+
 
 def test_redirect_after_a_failed_attempt_is_on_its_way_not_a_second_failure(
     alices_parcel, phone, live_server, sign_in, screenshot, assert_accessible

@@ -17,6 +17,7 @@ from handoff.services import (
     shipment_hand_over_at_door,
     shipment_mark_out_for_delivery,
     shipment_mark_shipped,
+    shipment_move_to_route,
     shipment_receive_at_pickup_point,
     shipment_record_failed_attempt,
     shipment_redirect_to_pickup_point,
@@ -270,3 +271,50 @@ def test_the_lock_stays_an_open_alert_after_the_failed_attempt(courier_client, o
     alert = Alert.objects.get(kind=Alert.Kind.CODE_LOCKED)
     assert alert.shipment == out_for_delivery
     assert alert.resolved_at is None
+
+
+# --- Rule 15 on Today's deliveries: the list says what the stop page says ------------------
+
+
+def _lock(shipment, courier):
+    for _ in range(5):
+        shipment_hand_over_at_door(
+            shipment=shipment,
+            raw_code=wrong_code_for(shipment),
+            context=EntryContext(user=courier.user),
+        )
+
+
+def test_todays_list_marks_a_locked_stop_as_locked(courier_client, courier, out_for_delivery):
+    _lock(out_for_delivery, courier)
+
+    page = courier_client.get(reverse("courier_today")).content.decode()
+
+    assert 'data-entry-closed="locked"' in page
+    assert "Code locked" in page
+
+
+def test_todays_list_marks_no_stop_locked_before_the_fifth_wrong_code(
+    courier_client, courier, out_for_delivery
+):
+    shipment_hand_over_at_door(
+        shipment=out_for_delivery,
+        raw_code=wrong_code_for(out_for_delivery),
+        context=EntryContext(user=courier.user),
+    )
+
+    page = courier_client.get(reverse("courier_today")).content.decode()
+
+    assert "data-entry-closed" not in page
+
+
+def test_todays_list_keeps_a_stop_moved_to_another_courier_without_a_link(
+    courier_client, out_for_delivery, ops
+):
+    other_route = RouteFactory(courier=CourierFactory(user=UserFactory(username="luca")), day=TODAY)
+    shipment_move_to_route(shipment=out_for_delivery, route=other_route, actor=ops)
+
+    page = courier_client.get(reverse("courier_today")).content.decode()
+
+    assert 'data-stop-outcome="moved"' in page
+    assert _stop_url(out_for_delivery) not in page
