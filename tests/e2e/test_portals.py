@@ -48,6 +48,9 @@ def open_page(browser):
 def _stop(page, live_server, shipment):
     page.goto(f"{live_server.url}/courier/")
     page.locator(f"a[href='/courier/stops/{shipment.tracking_number}/']").click()
+    # Wait for the stop page itself: checks run on a page still loading fail at random.
+    page.wait_for_url(f"**/courier/stops/{shipment.tracking_number}/")
+    page.wait_for_load_state()
 
 
 def test_customer_sees_the_code_large_with_its_validity_and_warning(
