@@ -1,12 +1,16 @@
-"""Every role's actions in random order, through the hand-over layer, across a change of
-daylight-saving time: after each step the roles must still agree on one truth.
+"""Every role's actions in random order, through the hand-over layer and through the
+pages, across a change of daylight-saving time: after each step the roles must still agree
+on one truth.
 
 Hypothesis's RuleBasedStateMachine draws sequences of actions (ship, put on a route, send
 out, right / wrong / earlier / malformed codes at the door and at the counter, failed
 attempts, redirects, drops, receipts, day changes, day-end runs at random hours, moves to
 another route, overrides, hold releases) and checks the invariants of PRODUCT.md rules 6,
 7, 11, 13, 14 and 16 after every step. A refusal (`REFUSALS`) is a valid answer; any other
-exception fails the test.
+exception fails the test, and so does any server error of a page (the test client raises
+it). Some rules go through the pages as people do (the courier's code at the door, the
+customer's redirect, the operator's release) and some look at the pages (the customer's
+status, the courier's stop, the operator's list) and check they say what the database says.
 """
 
 import datetime
@@ -15,6 +19,8 @@ import os
 from contextlib import suppress
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -97,6 +103,14 @@ class ParcelLife(RuleBasedStateMachine):
         self.ids = [p.pk for p in self.parcels]
         self.wrong_counts = dict.fromkeys(self.ids, 0)
         self.finished_stops: dict[int, tuple] = {}
+        # Each person signed in in their own browser.
+        self.browsers = {}
+        for person in [self.customer, self.operator, *(c.user for c in self.couriers)]:
+            self.browsers[person.pk] = Client()
+            self.browsers[person.pk].force_login(person)
+
+    def _browser(self, person) -> Client:
+        return self.browsers[person.pk]
 
     # --- helpers ---------------------------------------------------------------------
 
@@ -241,6 +255,90 @@ class ParcelLife(RuleBasedStateMachine):
                 shipment=self._parcel(i), pickup_point=self.point, actor=self.operator
             )
 
+    # --- rules: the same people through the pages ---------------------------------------
+
+    @rule(i=parcel_index, c=courier_index, kind=CODE_KINDS)
+    def code_at_the_door_on_the_stop_page(self, i, c, kind):
+        shipment = self._parcel(i)
+        response = self._browser(self.couriers[c].user).post(
+            reverse("courier_stop", args=[shipment.tracking_number]),
+            {"code": self._raw_code(shipment, kind)},
+        )
+        # 404: not this courier's stop today; 302/200: an answer on the page.
+        assert response.status_code in {200, 302, 404}
+
+    @rule(i=parcel_index)
+    def redirect_on_the_tracking_page(self, i):
+        shipment = self._parcel(i)
+        response = self._browser(self.customer).post(
+            reverse("track_redirect", args=[shipment.tracking_number]),
+            {"pickup_point": self.point.pk},
+        )
+        assert response.status_code == 302
+
+    @rule(i=parcel_index, kind=CODE_KINDS)
+    def release_on_the_point_page(self, i, kind):
+        response = self._browser(self.operator).post(
+            reverse("pickup_point", args=[self.point.pk]),
+            {"code": self._raw_code(self._parcel(i), kind)},
+        )
+        assert response.status_code in {200, 302}
+
+    @rule(i=parcel_index)
+    def customer_looks(self, i):
+        shipment = self._parcel(i)
+        page = self._browser(self.customer).get(reverse("track", args=[shipment.tracking_number]))
+        # Rule 15: on its way to a point is `shipped`, never a second failure.
+        on_its_way = shipment.pickup_point_id is not None and shipment.status in {
+            Shipment.Status.SHIPPED,
+            Shipment.Status.OUT_FOR_DELIVERY,
+            Shipment.Status.DELIVERY_FAILED,
+        }
+        shown = Shipment.Status.SHIPPED if on_its_way else shipment.status
+        assert f'data-shipment-status="{shown}"' in page.content.decode()
+
+    @rule(i=parcel_index, c=courier_index)
+    def courier_looks(self, i, c):
+        shipment = self._parcel(i)
+        courier = self.couriers[c]
+        page = self._browser(courier.user).get(
+            reverse("courier_stop", args=[shipment.tracking_number])
+        )
+        stop = (
+            Stop.objects.filter(shipment=shipment, day=self._today(), route__courier=courier)
+            .exclude(outcome=Stop.Outcome.MOVED)
+            .first()
+        )
+        if stop is None:
+            assert page.status_code == 404
+            return
+        assert page.status_code == 200
+        newest = self._codes(shipment).first()
+        closed = (
+            EntryBlock.objects.filter(user=courier.user, lifted_at__isnull=True).exists()
+            or ParcelHold.objects.filter(shipment=shipment, released_at__isnull=True).exists()
+            or (newest is not None and newest.status == DeliveryCode.Status.LOCKED)
+        )
+        if closed and shipment.status == Shipment.Status.OUT_FOR_DELIVERY:
+            # Rule 15: no code field to type into, and the reason in an alert.
+            html = page.content.decode()
+            assert 'name="code"' not in html
+            assert 'role="alert"' in html
+
+    @rule()
+    def operator_looks(self):
+        page = self._browser(self.operator).get(reverse("pickup_point", args=[self.point.pk]))
+        html = page.content.decode()
+        waiting_here = html[html.index("waiting-card") : html.index("receipt-card")]
+        for shipment in Shipment.objects.filter(pk__in=self.ids):
+            waiting = (
+                shipment.status == Shipment.Status.AT_PICKUP_POINT
+                and shipment.pickup_point_id == self.point.pk
+            )
+            # The point's list of parcels waiting there is the database's.
+            listed = f'data-tracking-number="{shipment.tracking_number}"' in waiting_here
+            assert listed == waiting, shipment
+
     # --- rules: time -------------------------------------------------------------------
 
     @rule(hours=st.integers(min_value=1, max_value=6))
@@ -322,14 +420,14 @@ class ParcelLife(RuleBasedStateMachine):
 
 
 @pytest.mark.django_db
-# Ten sequences of 25 steps keep this within about a minute of the suite on a quiet
-# machine; STATE_MACHINE_EXAMPLES=200 runs a deeper search by hand.
+# Thirty sequences of 25 steps (always the same ones: derandomized) take about 15 s of the
+# suite on a quiet machine; STATE_MACHINE_EXAMPLES=200 runs a deeper search by hand (90 s).
 def test_every_role_sees_the_same_truth_whatever_the_order(time_machine, settings_fast_limits):
     ParcelLife.clock = time_machine
     run_state_machine_as_test(
         ParcelLife,
         settings=settings(
-            max_examples=int(os.environ.get("STATE_MACHINE_EXAMPLES", "10")),
+            max_examples=int(os.environ.get("STATE_MACHINE_EXAMPLES", "30")),
             stateful_step_count=25,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
