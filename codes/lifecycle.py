@@ -83,7 +83,7 @@ def code_resend(*, shipment: Shipment, now: datetime.datetime | None = None) -> 
     concurrent click sees the same count. The time is read once the lock is held (unless
     a test gives one), so the requests counted are exactly those committed before.
     """
-    shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
+    shipment = Shipment.objects.select_for_update(no_key=True).get(pk=shipment.pk)
     now = now or timezone.now()
     code = DeliveryCode.objects.filter(
         shipment=shipment, status=DeliveryCode.Status.ACTIVE, valid_until__gt=now

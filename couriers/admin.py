@@ -93,7 +93,7 @@ def add_parcel_to_route(*, route: Route, shipment: Shipment) -> bool:
     """Put the parcel at the end of the route, through the route service, when it belongs
     there: a parcel of that day, on its way, on no other courier's route that day (rule
     14). False when it is on this route already (as done); RouteRefused otherwise."""
-    shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
+    shipment = Shipment.objects.select_for_update(no_key=True).get(pk=shipment.pk)
     if shipment.status not in _ROUTABLE:
         raise RouteRefused(
             _("%(tracking)s is %(status)s: it goes on no route.")

@@ -30,9 +30,9 @@ from orders.exceptions import IllegalTransition, PickupPointUnavailable
 from orders.models import Order, OrderItem, Shipment, TrackingEvent
 from otpdelivery.admin_mixins import ReadOnlyAdminMixin
 from otpdelivery.http import client_ip
-from otpdelivery.recipients import order_change_recipient
 
 from .exceptions import NotItsDeliveryDay, NotOnARoute, OnAnotherRoute
+from .recipients import order_change_recipient
 from .services import (
     OVERRIDE_REASON_MIN_LENGTH,
     REFUSALS,

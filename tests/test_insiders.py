@@ -17,8 +17,8 @@ from alerts.models import Alert
 from codes import tokens
 from codes.models import DeliveryCode
 from codes.services import code_issue
+from handoff.recipients import order_change_recipient
 from orders.models import Order, Shipment
-from otpdelivery.recipients import order_change_recipient
 from tests.conftest import plain_code
 from tests.factories import OrderFactory, UserFactory
 

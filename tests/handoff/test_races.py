@@ -3,11 +3,13 @@
 repeated action answers as done). A refusal (`REFUSALS`) is an answer, not an error."""
 
 import datetime
+from itertools import combinations_with_replacement
 
 import pytest
 
-from codes.models import CodeEntry
+from codes.models import CodeEntry, DeliveryCode
 from couriers.models import DeliveryAttempt, Stop
+from handoff.recipients import order_change_recipient
 from handoff.services import (
     REFUSALS,
     EntryContext,
@@ -112,21 +114,36 @@ def _day_end(world, shipment, code):
     return shipments_day_end()
 
 
-DOOR_PAIRS = [
-    (_right_code, _failed_attempt),
-    (_failed_attempt, _failed_attempt),
-    (_right_code, _right_code),
-    (_wrong_code, _failed_attempt),
-    (_override, _right_code),
-    (_redirect, _failed_attempt),
-    (_new_day, _failed_attempt),
-    (_day_end, _right_code),
+def _recipient_change(world, shipment, code):
+    return order_change_recipient(
+        order=shipment.order,
+        customer=world["customer"],
+        email="new-address@example.com",
+        language="it",
+        actor=world["ops"],
+        reason="The customer moved and asked for the codes at the new address.",
+    )
+
+
+# Every pair of what can happen to a parcel at the door, and to one waiting at a point.
+DOOR_ACTIONS = [
+    _right_code,
+    _wrong_code,
+    _failed_attempt,
+    _override,
+    _redirect,
+    _new_day,
+    _day_end,
+    _recipient_change,
 ]
+DOOR_PAIRS = list(combinations_with_replacement(DOOR_ACTIONS, 2))
 POINT_PAIRS = [
     (_drop, _receipt),
     (_drop, _drop),
     (_receipt, _receipt),
 ]
+WAITING_ACTIONS = [_release_at_counter, _receipt, _override, _day_end, _recipient_change]
+WAITING_PAIRS = list(combinations_with_replacement(WAITING_ACTIONS, 2))
 
 
 @pytest.fixture
@@ -166,6 +183,11 @@ def test_two_actions_at_the_door_at_once_never_fail(world, pair):
         assert successes.count() == (1 if shipment.status == Shipment.Status.DELIVERED else 0)
         assert shipment.events.filter(status=Shipment.Status.DELIVERED).count() <= 1
         assert DeliveryAttempt.objects.filter(shipment=shipment).count() <= 1
+        assert _active_codes(shipment) == (0 if shipment.status == "delivered" else 1)
+
+
+def _active_codes(shipment) -> int:
+    return DeliveryCode.objects.filter(shipment=shipment, status=DeliveryCode.Status.ACTIVE).count()
 
 
 @pytest.mark.parametrize(
@@ -192,3 +214,20 @@ def test_release_at_the_counter_and_a_second_receipt_at_once_never_fail(world):
 
         shipment.refresh_from_db()
         assert shipment.status == Shipment.Status.DELIVERED
+
+
+@pytest.mark.parametrize(
+    "pair", WAITING_PAIRS, ids=lambda pair: f"{pair[0].__name__}+{pair[1].__name__}"
+)
+def test_two_actions_on_a_parcel_waiting_at_the_point_at_once_never_fail(world, pair):
+    for _ in range(REPETITIONS):
+        shipment = _to_the_point(world)
+        _receipt(world, shipment, None)
+
+        assert _fire(world, shipment, pair) == []
+
+        shipment.refresh_from_db()
+        assert shipment.status in {Shipment.Status.AT_PICKUP_POINT, Shipment.Status.DELIVERED}
+        delivered = shipment.status == Shipment.Status.DELIVERED
+        assert shipment.events.filter(status=Shipment.Status.DELIVERED).count() == int(delivered)
+        assert _active_codes(shipment) == (0 if delivered else 1)

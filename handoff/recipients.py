@@ -5,8 +5,9 @@ language (where and how the code is emailed) decide who can learn a parcel's cod
 are read-only everywhere in the admin; only a superuser changes them, through this
 service, which revokes every active code of the order's parcels and issues fresh ones to
 the new recipient, tells the old address, and opens an alert for operations, so that even
-a superuser cannot quietly hand themselves a parcel. It sits above `orders`, `codes` and
-`alerts`, which it calls.
+a superuser cannot quietly hand themselves a parcel. Part of the hand-over layer (rule 13:
+the codes change here and nowhere else), with its lock order: the person, the order's
+parcels, then their codes.
 """
 
 import datetime
@@ -23,7 +24,9 @@ from alerts.models import Alert
 from alerts.services import alert_open
 from codes.models import DeliveryCode
 from codes.services import code_issue
-from orders.models import Order
+from orders.models import Order, Shipment
+
+from . import locks
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +55,17 @@ def order_change_recipient(
     if not getattr(actor, "is_superuser", False):
         raise PermissionDenied("Only a superuser may change who receives an order's codes.")
     now = now or timezone.now()
-    order = Order.objects.select_for_update().select_related("customer").get(pk=order.pk)
+    locks.lock_person(actor)
+    # The parcels before their codes, as every service of the layer does, so that a code
+    # entry or a reschedule at the same moment waits instead of deadlocking.
+    locks.lock_shipments(Shipment.objects.filter(order=order).values("pk"))
+    # The order's row only (`of`): locking the joined customer too would wait on a person
+    # who is acting at this moment (their own lock comes first for them).
+    order = (
+        Order.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("customer")
+        .get(pk=order.pk)
+    )
     old_customer, old_email, old_language = order.customer, order.email, order.language
     order.customer, order.email, order.language = customer, email, language
     order.save(update_fields=["customer", "email", "language"])
