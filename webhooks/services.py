@@ -60,6 +60,24 @@ def webhook_endpoint_secret(endpoint: WebhookEndpoint) -> str:
 
 
 @transaction.atomic
+def webhook_secrets_reencrypt() -> tuple[int, int]:
+    """Re-encrypt the signing secret of every live endpoint under the newest of
+    DELIVERY_CODE_ENCRYPTION_KEYS, after a key rotation (the codes' keys: see
+    `rotate_code_keys`). Returns (re-encrypted, unreadable). Removed endpoints are never sent
+    to again, so their secrets are left as they are."""
+    done = unreadable = 0
+    for endpoint in WebhookEndpoint.objects.select_for_update().filter(deleted_at__isnull=True):
+        secret = tokens.decrypt(endpoint.secret_encrypted)
+        if secret is None:
+            unreadable += 1
+            continue
+        endpoint.secret_encrypted = tokens.encrypt(secret)
+        endpoint.save(update_fields=["secret_encrypted"])
+        done += 1
+    return done, unreadable
+
+
+@transaction.atomic
 def webhook_endpoint_create(
     *, retailer, url: str, events: list[str] | None = None
 ) -> tuple[WebhookEndpoint, str]:

@@ -2,10 +2,13 @@
 same webhook-id, never to our own network, never holding a code."""
 
 import datetime
+import io
 import json
 import socket
 
 import pytest
+from cryptography.fernet import Fernet
+from django.core.management import CommandError, call_command
 from standardwebhooks.webhooks import Webhook
 
 from handoff.services import shipment_mark_shipped
@@ -302,3 +305,45 @@ def test_event_recorded_directly_for_a_parcel(parcel, receiver, shop):
     webhook_endpoint_create(retailer=shop, url=receiver.url)
     deliveries = webhook_events_record(shipment=parcel, type="shipment.held")
     assert [d.event_type for d in deliveries] == ["shipment.held"]
+
+
+# --- Key rotation: the endpoints' secrets are encrypted with the codes' keys ----------------
+
+
+def test_after_rotation_and_dropping_the_old_key_webhooks_are_signed_with_the_same_secret(
+    parcel, ops, receiver, shop, settings, django_capture_on_commit_callbacks
+):
+    old_key = settings.DELIVERY_CODE_ENCRYPTION_KEYS[0]
+    endpoint, secret = webhook_endpoint_create(retailer=shop, url=receiver.url)
+    new_key = Fernet.generate_key().decode()
+    settings.DELIVERY_CODE_ENCRYPTION_KEYS = [new_key, old_key]
+
+    call_command("rotate_code_keys", stdout=io.StringIO())
+
+    settings.DELIVERY_CODE_ENCRYPTION_KEYS = [new_key]
+    with django_capture_on_commit_callbacks(execute=True):
+        shipment_mark_shipped(shipment=parcel, actor=ops, delivery_day=TODAY)
+    (headers, body) = receiver.requests[0]
+    assert Webhook(secret).verify(body, headers)["type"] == "shipment.shipped"
+    endpoint.refresh_from_db()
+    assert secret not in endpoint.secret_encrypted
+
+
+def test_rotation_with_a_lost_key_for_a_webhook_secret_fails_loudly(shop, receiver, settings):
+    webhook_endpoint_create(retailer=shop, url=receiver.url)
+    settings.DELIVERY_CODE_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+
+    with pytest.raises(CommandError, match="1 webhook secret"):
+        call_command("rotate_code_keys", stdout=io.StringIO())
+
+
+def test_rotation_prints_counts_never_a_secret(shop, receiver, settings):
+    _, secret = webhook_endpoint_create(retailer=shop, url=receiver.url)
+    out = io.StringIO()
+
+    call_command("rotate_code_keys", stdout=out)
+
+    assert (
+        out.getvalue() == "0 code(s) and 1 webhook secret(s) re-encrypted under the newest key.\n"
+    )
+    assert secret not in out.getvalue()
