@@ -394,7 +394,8 @@ SPECTACULAR_SETTINGS = {
 # true only for development, tests and the demo: also http:// and loopback or private
 # addresses. In production a webhook URL must be https to a public address.
 WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
-# Seconds each socket operation of a webhook call may take (connect, send, each read).
+# Seconds a webhook call may take, as a whole and for each socket operation (connect, send,
+# each read); the sender's lease on a delivery (webhooks.services.in_flight_lease) is longer.
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 
 # --- Benchmarks -----------------------------------------------------------------------------

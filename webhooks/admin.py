@@ -54,6 +54,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         "last_status_code",
         "created_at",
         "next_attempt_at",
+        "in_flight_until",
         "delivered_at",
         "body",
     ]

@@ -75,6 +75,11 @@ class WebhookDelivery(models.Model):
     )
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    # Set while a worker sends it (no row lock is held during the call): no other worker
+    # takes it until then; past it, the worker is taken to have died and it is due again.
+    in_flight_until = models.DateTimeField(
+        _("being sent until"), null=True, blank=True, editable=False
+    )
     last_status_code = models.PositiveIntegerField(_("last status code"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
 

@@ -4,13 +4,15 @@ A retailer chooses the URL, so it is checked twice: when it is registered, and a
 every send, after resolving the host, because a name's addresses can change between the two
 (DNS rebinding). The request then goes to the very address that was checked, with the
 host's name kept for the Host header and TLS. Redirects are never followed (http.client
-does not follow them) and every socket operation has a timeout.
+does not follow them) and every call has a timeout, as a whole and for each socket operation.
 """
 
+import contextlib
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -100,15 +102,30 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
+def _cut(connection: http.client.HTTPConnection) -> None:
+    sock = connection.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
 def post(target: Target, *, body: bytes, headers: dict[str, str], timeout: float) -> int:
     """POST the body to the checked address and return the status code. A redirect is
-    just its status code (3xx, a failure): it is never followed."""
+    just its status code (3xx, a failure): it is never followed.
+
+    Every socket operation has the timeout, and so has the whole call: a receiver that
+    answers a byte at a time is cut off once it has passed (an OSError or HTTPException
+    here), so no call outlives the lease its worker holds on the delivery."""
     connection_class = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
     connection = connection_class(target, timeout)
+    deadline = threading.Timer(timeout, _cut, args=(connection,))
+    deadline.daemon = True
+    deadline.start()
     try:
         connection.request("POST", target.path, body=body, headers=headers)
         response = connection.getresponse()
         response.read(MAX_RESPONSE_BYTES)
         return response.status
     finally:
+        deadline.cancel()
         connection.close()

@@ -17,7 +17,7 @@ from functools import partial
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 from standardwebhooks.webhooks import Webhook
@@ -233,16 +233,34 @@ def webhook_headers(*, delivery: WebhookDelivery, secret: str, now: datetime.dat
     }
 
 
+def in_flight_lease() -> datetime.timedelta:
+    """How long a worker holds a delivery it is sending before another may send it again.
+
+    Far longer than a call can last (network.post ends every call after
+    WEBHOOK_TIMEOUT_SECONDS, and resolving the host comes before it), so two workers never
+    send the same attempt; a worker that dies mid-call leaves the delivery to the next
+    `send_due_webhooks` once its lease has passed."""
+    return max(
+        datetime.timedelta(minutes=5),
+        datetime.timedelta(seconds=2 * settings.WEBHOOK_TIMEOUT_SECONDS + 60),
+    )
+
+
+def _not_in_flight(now: datetime.datetime) -> Q:
+    return Q(in_flight_until__isnull=True) | Q(in_flight_until__lte=now)
+
+
 @transaction.atomic
-def webhook_delivery_send(*, delivery_id: int) -> bool | None:
-    """Make one attempt at a pending delivery that is due. True: delivered; False: failed
-    (a retry is scheduled, or the delivery is given up after the last); None: nothing to do
-    (already delivered, given up, not yet due, or being sent by another worker)."""
-    now = timezone.now()
+def _claim(*, delivery_id: int, now: datetime.datetime) -> tuple[WebhookDelivery, dict] | None:
+    """Take a pending, due delivery that no worker is sending: mark it in flight until the
+    lease ends and sign its attempt. One short transaction; None when there is nothing to
+    do. The row is locked only for this (skip_locked: a worker claiming it at the same
+    moment has it), and once committed, the lease keeps every other worker off it."""
     delivery = (
         WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("endpoint")
         .filter(
+            _not_in_flight(now),
             pk=delivery_id,
             status=WebhookDelivery.Status.PENDING,
             next_attempt_at__lte=now,
@@ -258,6 +276,86 @@ def webhook_delivery_send(*, delivery_id: int) -> bool | None:
     headers = webhook_headers(
         delivery=delivery, secret=webhook_endpoint_secret(delivery.endpoint), now=now
     )
+    delivery.in_flight_until = now + in_flight_lease()
+    delivery.save(update_fields=["in_flight_until"])
+    return delivery, headers
+
+
+@transaction.atomic
+def _record_attempt(
+    *,
+    delivery: WebhookDelivery,
+    now: datetime.datetime,
+    duration_ms: int,
+    status_code: int | None,
+    error: str,
+) -> bool:
+    """Write what one attempt got back and when the next is due, in one short transaction.
+
+    The attempt is always recorded (it was made); the delivery only while this worker's
+    lease is still the one on it, so a worker that comes back after its lease ran out
+    cannot overwrite the outcome of the worker that took over."""
+    WebhookAttempt.objects.create(
+        delivery=delivery,
+        started_at=now,
+        duration_ms=duration_ms,
+        status_code=status_code,
+        error=error,
+    )
+    attempts = delivery.attempts + 1
+    succeeded = status_code is not None and 200 <= status_code < 300
+    changes = {"attempts": attempts, "last_status_code": status_code, "in_flight_until": None}
+    retry_in = None
+    if succeeded:
+        changes |= {"status": WebhookDelivery.Status.SUCCEEDED, "delivered_at": now}
+        changes["next_attempt_at"] = None
+    elif attempts >= MAX_ATTEMPTS:
+        changes |= {"status": WebhookDelivery.Status.FAILED, "next_attempt_at": None}
+    else:
+        retry_in = RETRY_DELAYS[attempts - 1]
+        changes["next_attempt_at"] = now + retry_in
+    still_ours = WebhookDelivery.objects.filter(
+        pk=delivery.pk, in_flight_until=delivery.in_flight_until
+    ).update(**changes)
+    if not still_ours:
+        logger.warning(
+            "Webhook %s to endpoint %s: attempt recorded, but its lease had run out",
+            delivery.message_id,
+            delivery.endpoint_id,
+        )
+        return succeeded
+    if retry_in is not None and retry_in <= COUNTDOWN_LIMIT:
+        transaction.on_commit(
+            partial(
+                webhook_deliveries_queue,
+                delivery_ids=[delivery.pk],
+                countdown=retry_in.total_seconds(),
+            )
+        )
+    logger.info(
+        "Webhook %s %s to endpoint %s: attempt %d, %s",
+        delivery.event_type,
+        delivery.message_id,
+        delivery.endpoint_id,
+        attempts,
+        status_code or error,
+    )
+    return succeeded
+
+
+def webhook_delivery_send(*, delivery_id: int) -> bool | None:
+    """Make one attempt at a pending delivery that is due. True: delivered; False: failed
+    (a retry is scheduled, or the delivery is given up after the last); None: nothing to do
+    (already delivered, given up, not yet due, or being sent by another worker).
+
+    No transaction is open, and so no row locked, while the retailer's server answers:
+    the delivery is claimed in one short transaction, the POST made outside any, and the
+    outcome recorded in another."""
+    now = timezone.now()
+    claimed = _claim(delivery_id=delivery_id, now=now)
+    if claimed is None:
+        return None
+    delivery, headers = claimed
     status_code, error = None, ""
     started = time.monotonic()
     try:
@@ -272,47 +370,13 @@ def webhook_delivery_send(*, delivery_id: int) -> bool | None:
         error = str(refusal)
     except (OSError, http.client.HTTPException) as failure:
         error = f"{type(failure).__name__}: {failure}"[:300]
-    duration_ms = int((time.monotonic() - started) * 1000)
-    WebhookAttempt.objects.create(
+    return _record_attempt(
         delivery=delivery,
-        started_at=now,
-        duration_ms=duration_ms,
+        now=now,
+        duration_ms=int((time.monotonic() - started) * 1000),
         status_code=status_code,
         error=error,
     )
-    delivery.attempts += 1
-    delivery.last_status_code = status_code
-    succeeded = status_code is not None and 200 <= status_code < 300
-    if succeeded:
-        delivery.status = WebhookDelivery.Status.SUCCEEDED
-        delivery.delivered_at = now
-        delivery.next_attempt_at = None
-    elif delivery.attempts >= MAX_ATTEMPTS:
-        delivery.status = WebhookDelivery.Status.FAILED
-        delivery.next_attempt_at = None
-    else:
-        delay = RETRY_DELAYS[delivery.attempts - 1]
-        delivery.next_attempt_at = now + delay
-        if delay <= COUNTDOWN_LIMIT:
-            transaction.on_commit(
-                partial(
-                    webhook_deliveries_queue,
-                    delivery_ids=[delivery.pk],
-                    countdown=delay.total_seconds(),
-                )
-            )
-    delivery.save(
-        update_fields=["attempts", "last_status_code", "status", "delivered_at", "next_attempt_at"]
-    )
-    logger.info(
-        "Webhook %s %s to endpoint %s: attempt %d, %s",
-        delivery.event_type,
-        delivery.message_id,
-        delivery.endpoint_id,
-        delivery.attempts,
-        status_code or error,
-    )
-    return succeeded
 
 
 @transaction.atomic
@@ -330,9 +394,11 @@ def webhook_delivery_resend(*, delivery: WebhookDelivery) -> WebhookDelivery:
 
 
 def due_webhook_delivery_ids(*, now: datetime.datetime, limit: int = 1000) -> list[int]:
+    """Pending deliveries whose next attempt is due and that no worker is sending (or whose
+    worker's lease ran out: it died mid-call)."""
     return list(
         WebhookDelivery.objects.filter(
-            status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
+            _not_in_flight(now), status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
         )
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
