@@ -398,4 +398,9 @@ def history_create(
         CodeEmail.objects.filter(
             code__shipment__order__number__startswith=ORDER_PREFIX, sent_at__isnull=True
         ).update(sent_at=F("requested_at"), failed_at=None)
+        Shipment.objects.filter(
+            order__number__startswith=ORDER_PREFIX,
+            status=Shipment.Status.DELIVERED,
+            receipt_sent_at__isnull=True,
+        ).update(receipt_sent_at=F("delivered_at"))
     return history.number

@@ -179,6 +179,12 @@ class Shipment(models.Model):
         related_name="+",
         verbose_name=_("handed over by"),
     )
+    # The delivered receipt (rule 17) is claimed here before it is sent, and released if
+    # sending fails: in the parcel's row, so no second worker and no cache flush sends it
+    # twice.
+    receipt_sent_at = models.DateTimeField(
+        _("receipt sent at"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["-pk"]

@@ -1,6 +1,5 @@
 """Emails about parcels that carry no code: what happened to the parcel, never a code."""
 
-from django.core.cache import cache
 from django.utils import timezone
 
 from otpdelivery.emails import render_email
@@ -28,8 +27,6 @@ def send_returned_email(shipment: Shipment) -> bool:
 
 # The override's timeline note, as codes' services store it (untranslated).
 OVERRIDE_NOTE = "Handed over by operations without the code"
-# How long the once-per-parcel mark of a sent receipt is kept.
-RECEIPT_MARK_SECONDS = 30 * 24 * 3600
 
 
 def _handed_over_where(shipment: Shipment) -> str:
@@ -45,12 +42,29 @@ def _handed_over_where(shipment: Shipment) -> str:
 
 def send_delivered_receipt_email(shipment: Shipment) -> bool:
     """Rule 17: when, by whom and where the parcel was handed over, with a link to report
-    "this was not me". Never a code. Sent once per parcel: the mark lives in the shared
-    cache (database or Redis), so a task run twice does not send twice."""
-    if not cache.add(f"delivered-receipt:{shipment.pk}", 1, timeout=RECEIPT_MARK_SECONDS):
+    "this was not me". Never a code.
+
+    Sent once per parcel: before sending, one UPDATE claims the receipt in the parcel's
+    row (receipt_sent_at set only where it is still empty, which one worker alone can win);
+    if sending fails, the claim is released so that the task's retry sends it. False when
+    it was already sent (or is being sent)."""
+    now = timezone.now()
+    claimed = Shipment.objects.filter(
+        pk=shipment.pk, status=Shipment.Status.DELIVERED, receipt_sent_at__isnull=True
+    ).update(receipt_sent_at=now)
+    if not claimed:
         return False
+    try:
+        _delivered_receipt(shipment).send()
+    except Exception:
+        Shipment.objects.filter(pk=shipment.pk, receipt_sent_at=now).update(receipt_sent_at=None)
+        raise
+    return True
+
+
+def _delivered_receipt(shipment: Shipment):
     person = shipment.delivered_by
-    render_email(
+    return render_email(
         template="orders/email/delivered",
         context={
             "shipment": shipment,
@@ -64,5 +78,4 @@ def send_delivered_receipt_email(shipment: Shipment) -> bool:
         },
         to=shipment.order.email,
         language=shipment.order.language,
-    ).send()
-    return True
+    )

@@ -5,12 +5,14 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.db.models import F
 
 from codes.models import CodeEmail, CodeEntry, ParcelHold
 from dashboard import selectors
 from dashboard.history import ORDER_PREFIX
 from monitoring.models import TaskRun
 from orders.models import Shipment, TrackingEvent
+from orders.tasks import send_delivered_receipt
 from tests.conftest import FROZEN_NOW, TODAY
 
 pytestmark = pytest.mark.django_db
@@ -58,6 +60,9 @@ def test_history_emails_count_as_sent_at_the_time_and_history_is_made_once(histo
     assert emails.exists()
     assert not emails.filter(sent_at__isnull=True).exists()
     assert [m for m in mailoutbox if ORDER_PREFIX in m.body] == []
+    # The delivered receipts too went out at the time: the worker does not send them now.
+    assert not history.exclude(receipt_sent_at=F("delivered_at")).exists()
+    assert send_delivered_receipt(history.first().pk) is False
     entries = CodeEntry.objects.count()
 
     call_command("seed_demo_history", days=DAYS, stdout=io.StringIO())

@@ -2,8 +2,11 @@
 never a code, with a one-click "this was not me" that opens an alert for operations."""
 
 import re
+import smtplib
 
 import pytest
+from django.core.cache import cache
+from django.core.mail import EmailMessage
 from django.urls import reverse
 
 from alerts.models import Alert
@@ -13,9 +16,9 @@ from handoff.services import (
     shipment_hand_over_at_door,
     shipment_hand_over_by_override,
 )
-from orders.models import Order
+from orders.models import Order, Shipment
 from orders.tasks import send_delivered_receipt
-from tests.conftest import plain_code
+from tests.conftest import plain_code, race
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -89,6 +92,66 @@ def test_receipt_is_sent_once_even_if_the_task_runs_twice(
     mailoutbox.clear()
     _deliver_at_door(out_for_delivery, courier, django_capture_on_commit_callbacks)
     assert send_delivered_receipt(out_for_delivery.pk) is False
+    assert len(mailoutbox) == 1
+
+
+def test_receipt_is_not_sent_again_after_the_cache_is_flushed(
+    out_for_delivery, courier, mailoutbox, django_capture_on_commit_callbacks
+):
+    mailoutbox.clear()
+    _deliver_at_door(out_for_delivery, courier, django_capture_on_commit_callbacks)
+    cache.clear()
+
+    assert send_delivered_receipt(out_for_delivery.pk) is False
+    assert len(mailoutbox) == 1
+    out_for_delivery.refresh_from_db()
+    assert out_for_delivery.receipt_sent_at == out_for_delivery.delivered_at
+
+
+def test_a_failed_send_releases_the_receipt_for_the_tasks_retry(
+    out_for_delivery, courier, mailoutbox, monkeypatch, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        shipment_hand_over_at_door(
+            shipment=out_for_delivery,
+            raw_code=plain_code(out_for_delivery),
+            context=EntryContext(user=courier.user),
+        )
+    mailoutbox.clear()
+    real_send = EmailMessage.send
+
+    def server_down(*args, **kwargs):
+        raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+    monkeypatch.setattr(EmailMessage, "send", server_down)
+    with pytest.raises(smtplib.SMTPServerDisconnected):
+        send_delivered_receipt(out_for_delivery.pk)
+    out_for_delivery.refresh_from_db()
+    assert out_for_delivery.receipt_sent_at is None
+
+    monkeypatch.setattr(EmailMessage, "send", real_send)
+    assert send_delivered_receipt(out_for_delivery.pk) is True
+    assert send_delivered_receipt(out_for_delivery.pk) is False
+    assert len(mailoutbox) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_at_once_send_the_receipt_once(
+    postgresql_only, out_for_delivery, courier, mailoutbox
+):
+    shipment_hand_over_at_door(
+        shipment=out_for_delivery,
+        raw_code=plain_code(out_for_delivery),
+        context=EntryContext(user=courier.user),
+    )
+    # The hand-over's own task ran at its commit; these workers get the same task again.
+    Shipment.objects.filter(pk=out_for_delivery.pk).update(receipt_sent_at=None)
+    mailoutbox.clear()
+
+    results, errors = race(lambda _: send_delivered_receipt(out_for_delivery.pk), 8)
+
+    assert errors == []
+    assert sorted(results) == [False] * 7 + [True]
     assert len(mailoutbox) == 1
 
 
