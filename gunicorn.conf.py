@@ -28,7 +28,9 @@ keepalive = 5
 max_requests = envvars.integer("GUNICORN_MAX_REQUESTS", default=2000)
 max_requests_jitter = max_requests // 10
 # The proxy in front sets X-Forwarded-For/-Proto; only trust it from these addresses.
-forwarded_allow_ips = envvars.items("FORWARDED_ALLOW_IPS", default=["127.0.0.1"])
+# gunicorn takes this one as a comma-separated string, not a list (gunicorn 27 refuses a
+# list and does not start); items are trimmed first. `bind` is the one list it accepts.
+forwarded_allow_ips = ",".join(envvars.items("FORWARDED_ALLOW_IPS", default=["127.0.0.1"]))
 
 accesslog = "-"
 # The client address, request line (no query string: none of our URLs carries a secret,

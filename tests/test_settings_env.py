@@ -8,6 +8,7 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
+from gunicorn.config import Config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -122,11 +123,38 @@ def test_unusable_url_is_named_without_repeating_its_password(monkeypatch, name,
     assert "s3cret" not in str(error.value)
 
 
-def test_gunicorn_lists_are_trimmed(monkeypatch):
-    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "127.0.0.1, 10.0.0.1")
-    monkeypatch.setenv("GUNICORN_BIND", "127.0.0.1:8000, unix:/run/otp.sock")
-
+def _gunicorn_config(monkeypatch, **environment) -> Config:
+    """gunicorn.conf.py as gunicorn itself takes it in: each setting it knows set through
+    its own validators (what `gunicorn -c gunicorn.conf.py` does before it starts), so that
+    a value of the wrong type fails here as it would stop the start."""
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
     loaded = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))
+    config = Config()
+    for name, value in loaded.items():
+        if name in config.settings:
+            config.set(name.lower(), value)
+    config.validate()
+    return config
 
-    assert loaded["forwarded_allow_ips"] == ["127.0.0.1", "10.0.0.1"]
-    assert loaded["bind"] == ["127.0.0.1:8000", "unix:/run/otp.sock"]
+
+def test_gunicorn_takes_its_settings_file_as_it_is(monkeypatch):
+    monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
+    monkeypatch.delenv("GUNICORN_BIND", raising=False)
+
+    config = _gunicorn_config(monkeypatch)
+
+    assert config.forwarded_allow_ips == ["127.0.0.1"]
+    assert config.address == [("127.0.0.1", 8000)]
+    assert config.wsgi_app == "otpdelivery.wsgi:application"
+
+
+def test_gunicorn_lists_are_trimmed(monkeypatch):
+    config = _gunicorn_config(
+        monkeypatch,
+        FORWARDED_ALLOW_IPS="127.0.0.1, 10.0.0.0/8",
+        GUNICORN_BIND="127.0.0.1:8000, unix:/run/otp.sock",
+    )
+
+    assert config.forwarded_allow_ips == ["127.0.0.1", "10.0.0.0/8"]
+    assert config.bind == ["127.0.0.1:8000", "unix:/run/otp.sock"]
