@@ -107,6 +107,8 @@ ENTRY_MESSAGES = {
 def _entry_error(result) -> str:
     if result.person_blocked:
         return str(ENTRY_MESSAGES[Outcome.BLOCKED])
+    if result.parcel_held:
+        return str(ENTRY_MESSAGES[Outcome.HELD])
     if result.outcome == Outcome.WRONG:
         if result.tries_left == 0:
             return ENTRY_MESSAGES[Outcome.LOCKED]
@@ -192,6 +194,10 @@ def _entry_closed(stop, result) -> str | None:
         # The entry just checked all three under the locks: no need to ask again.
         if result.person_blocked or result.outcome == Outcome.BLOCKED:
             return Outcome.BLOCKED
+        # The wrong code that held the parcel (rule 6, the limit in all) may also have
+        # locked its code: held says more, and is what the page says when opened again.
+        if result.parcel_held:
+            return Outcome.HELD
         if result.outcome in (Outcome.LOCKED, Outcome.HELD):
             return result.outcome
         if result.outcome == Outcome.WRONG and result.tries_left == 0:

@@ -12,7 +12,7 @@ from codes.models import EntryBlock, ParcelHold
 from couriers.models import DeliveryAttempt
 from handoff.services import shipment_record_failed_attempt
 from tests.codes.test_entry_block import parcels_on_route
-from tests.conftest import wrong_code_for
+from tests.conftest import out_again_on_its_day, wrong_code_for
 
 pytestmark = pytest.mark.django_db
 
@@ -76,6 +76,30 @@ def test_stop_of_a_parcel_held_for_operations_has_no_code_field(
     assert not CODE_INPUT.search(page)
     assert 'role="alert" data-entry-closed="held"' in page
     assert "held for operations" in page
+
+
+def test_the_wrong_code_that_holds_the_parcel_says_held_as_the_page_does_after(
+    courier_client, courier, out_for_delivery, ops, time_machine
+):
+    # Given 5 wrong codes (locked), a failed attempt, the parcel out again and 4 more wrong
+    _enter_wrong_codes(courier_client, out_for_delivery, 5)
+    courier_client.post(
+        reverse("courier_stop_failed", args=[out_for_delivery.tracking_number]),
+        {"reason": DeliveryAttempt.Reason.NO_CODE},
+    )
+    out_again_on_its_day(out_for_delivery, ops, time_machine)
+    _enter_wrong_codes(courier_client, out_for_delivery, 4)
+
+    # When the courier enters the 10th wrong code in all, and opens the stop again
+    answer = _enter_wrong_codes(courier_client, out_for_delivery, 1).content.decode()
+    reloaded = courier_client.get(_stop_url(out_for_delivery)).content.decode()
+
+    # Then both say the parcel is held for operations, not that its code is locked
+    for page in (answer, reloaded):
+        assert not CODE_INPUT.search(page)
+        assert 'role="alert" data-entry-closed="held"' in page
+        assert "held for operations" in page
+        assert "this parcel is locked" not in page
 
 
 def test_stop_of_a_parcel_without_a_code_keeps_confirm_delivery(
