@@ -57,14 +57,14 @@ def stops_for_courier(*, user, day: datetime.date) -> QuerySet[Stop]:
 def stop_for_courier(*, user, day: datetime.date, tracking_number: str) -> QuerySet[Stop]:
     """The parcel's stop on the person's own route for `day` (none for anyone else), with
     what its page shows, for get(): the parcel, its customer and its pickup point,
-    `entry_blocked` (rule 6), `parcel_held` and `code_status` (rule 15). One light
-    statement: the route is a subquery, only what the page shows is joined, nothing is
-    sorted."""
+    `entry_blocked` (rule 6), `parcel_held` and `code_status` (rule 15). A stop moved to
+    another courier is found too (its outcome says so: the page tells the courier why,
+    where a 404 would leave them guessing). One light statement: the route is a subquery,
+    only what the page shows is joined, nothing is sorted."""
     routes = Route.objects.filter(courier__user=user, day=day)
     return (
         Stop.objects.filter(route__in=routes, shipment__tracking_number=tracking_number)
         .select_related("shipment__order__customer", "shipment__pickup_point")
-        .exclude(outcome=Stop.Outcome.MOVED)
         .annotate(failed_reason=_failed_here(), **_entry_state(user))
     )
 

@@ -29,6 +29,7 @@ from orders.models import Shipment
 from otpdelivery.http import client_ip
 
 from .forms import CodeEntryForm, FailedAttemptForm
+from .models import Stop
 from .selectors import (
     courier_for_user,
     stop_for_courier,
@@ -52,11 +53,29 @@ def courier_required(view):
 
 
 def _todays_stop(request, tracking_number):
+    """The parcel's stop on the signed-in courier's route for today; a 404 for a parcel
+    never on it, so that nothing is learnt about other people's parcels. A stop moved to
+    another courier is found: see _given_to_another_courier."""
     today = local_today(timezone.now())
     stop = get_object_or_404(
         stop_for_courier(user=request.user, day=today, tracking_number=tracking_number)
     )
     return with_failed_reason_label([stop])[0]
+
+
+def _given_to_another_courier(request, stop):
+    """Operations moved the stop to another courier's route (rule 14): the courier, whose
+    page may still be open, goes back to the list, where the stop stays as the record,
+    and is told why nothing was recorded."""
+    messages.warning(
+        request,
+        _(
+            "Operations gave this parcel (%(tracking)s) to another courier: you no longer "
+            "deliver it today."
+        )
+        % {"tracking": stop.shipment.tracking_number},
+    )
+    return redirect("courier_today")
 
 
 @gzip_page
@@ -128,6 +147,8 @@ def stop_detail(request, tracking_number):
     # No separate courier look-up: the stop is looked for on the signed-in person's own
     # route for today, so anyone who is not that courier gets a 404 from this one query.
     stop = _todays_stop(request, tracking_number)
+    if stop.outcome == Stop.Outcome.MOVED:
+        return _given_to_another_courier(request, stop)
     shipment = stop.shipment
     result = None
     form = CodeEntryForm()
@@ -217,6 +238,8 @@ def _entry_closed(stop, result) -> str | None:
 @courier_required
 def stop_failed(request, courier, tracking_number):
     stop = _todays_stop(request, tracking_number)
+    if stop.outcome == Stop.Outcome.MOVED:
+        return _given_to_another_courier(request, stop)
     form = FailedAttemptForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose why the parcel could not be handed over."))
@@ -242,6 +265,8 @@ def stop_failed(request, courier, tracking_number):
 def stop_dropped(request, courier, tracking_number):
     """The courier left the parcel with the operator of its pickup point."""
     stop = _todays_stop(request, tracking_number)
+    if stop.outcome == Stop.Outcome.MOVED:
+        return _given_to_another_courier(request, stop)
     shipment = stop.shipment
     try:
         # A second tap finds the parcel already at the point and answers the same.

@@ -9,11 +9,13 @@ from codes.models import CodeEntry, DeliveryCode
 from couriers.models import DeliveryAttempt
 from handoff.services import (
     shipment_add_to_route,
+    shipment_mark_out_for_delivery,
     shipment_mark_shipped,
+    shipment_move_to_route,
 )
 from orders.models import Shipment
 from tests.conftest import TODAY, make_valuable_shipment, plain_code, wrong_code_for
-from tests.factories import CourierFactory, RouteFactory
+from tests.factories import CourierFactory, RouteFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -236,3 +238,75 @@ def test_anonymous_visitor_is_sent_to_sign_in(client, out_for_delivery):
 
     assert response.status_code == 302
     assert response.url.startswith(reverse("login"))
+
+
+# --- A stop operations moved to another courier (rule 14) ----------------------------------
+
+
+@pytest.fixture
+def moved_to_luca(out_for_delivery, ops):
+    """Marco's parcel, given by operations to Luca's route for today."""
+    luca_route = RouteFactory(courier=CourierFactory(user=UserFactory(username="luca")), day=TODAY)
+    shipment_move_to_route(shipment=out_for_delivery, route=luca_route, actor=ops)
+    return out_for_delivery
+
+
+def _a_code(shipment):
+    return {"code": plain_code(shipment)}
+
+
+def _a_reason(shipment):
+    return {"reason": DeliveryAttempt.Reason.NOT_AT_HOME}
+
+
+def _nothing(shipment):
+    return {}
+
+
+@pytest.mark.parametrize(
+    ("method", "url_name", "form"),
+    [
+        ("get", "courier_stop", _nothing),
+        ("post", "courier_stop", _a_code),
+        ("post", "courier_stop_failed", _a_reason),
+        ("post", "courier_stop_dropped", _nothing),
+    ],
+    ids=["open the stop", "enter the code", "record a failed attempt", "drop at a point"],
+)
+def test_a_stop_moved_to_another_courier_sends_back_to_the_list_saying_why(
+    courier_client, moved_to_luca, method, url_name, form
+):
+    # Given Marco's stop that operations gave to Luca, still open on Marco's phone
+    url = reverse(url_name, args=[moved_to_luca.tracking_number])
+
+    # When Marco opens it or sends what he did there
+    response = getattr(courier_client, method)(url, form(moved_to_luca), follow=True)
+
+    # Then he is back on Today's deliveries, told why, with the stop kept there as moved
+    page = response.content.decode()
+    assert response.redirect_chain == [(reverse("courier_today"), 302)]
+    assert f"Operations gave this parcel ({moved_to_luca.tracking_number}) to another courier" in (
+        page
+    )
+    assert 'data-stop-outcome="moved"' in page
+    # and nothing was recorded for the parcel
+    moved_to_luca.refresh_from_db()
+    assert moved_to_luca.status == Shipment.Status.OUT_FOR_DELIVERY
+    assert not CodeEntry.objects.exists()
+    assert not DeliveryAttempt.objects.exists()
+
+
+def test_a_parcel_never_on_the_couriers_route_stays_not_found(courier_client, customer, ops):
+    # Given a parcel out with Luca, never on Marco's route
+    luca_route = RouteFactory(courier=CourierFactory(user=UserFactory(username="luca")), day=TODAY)
+    shipment = make_valuable_shipment(customer)
+    shipment_mark_shipped(shipment=shipment, actor=ops, delivery_day=TODAY)
+    shipment_mark_out_for_delivery(shipment=shipment, actor=ops, route=luca_route)
+    url = _stop_url(shipment)
+
+    # Then Marco learns nothing about it, whatever he tries
+    assert courier_client.get(url).status_code == 404
+    assert courier_client.post(url, {"code": plain_code(shipment)}).status_code == 404
+    failed = reverse("courier_stop_failed", args=[shipment.tracking_number])
+    assert courier_client.post(failed, {"reason": "not_at_home"}).status_code == 404
+    assert not CodeEntry.objects.exists()
