@@ -6,11 +6,11 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from codes.models import DeliveryCode
+from codes.models import CodeEntry, DeliveryCode
 from couriers.models import Route, Stop
 from handoff.services import shipment_mark_shipped
 from orders.models import Shipment, TrackingEvent
-from tests.conftest import TODAY, make_valuable_shipment
+from tests.conftest import TODAY, make_valuable_shipment, plain_code
 from tests.factories import CourierFactory, RouteFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -310,6 +310,13 @@ def test_the_old_courier_cannot_hand_over_a_parcel_moved_away(
     )
     client.force_login(courier.user)
 
-    response = client.get(reverse("courier_stop", args=[out_for_delivery.tracking_number]))
+    response = client.post(
+        reverse("courier_stop", args=[out_for_delivery.tracking_number]),
+        {"code": plain_code(out_for_delivery)},
+    )
 
-    assert response.status_code == 404
+    # The courier is told, on Today's deliveries, that the parcel went to another courier
+    out_for_delivery.refresh_from_db()
+    assert (response.status_code, response.url) == (302, reverse("courier_today"))
+    assert out_for_delivery.status == Shipment.Status.OUT_FOR_DELIVERY
+    assert not CodeEntry.objects.exists()
