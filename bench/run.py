@@ -383,7 +383,12 @@ def send_out_for_delivery(*, ops, routes) -> None:
         for pk in ids
     )
     Stop.objects.bulk_create(
-        Stop(route=routes[index % COURIERS], shipment_id=pk, position=index // COURIERS + 1)
+        Stop(
+            route=routes[index % COURIERS],
+            day=routes[index % COURIERS].day,
+            shipment_id=pk,
+            position=index // COURIERS + 1,
+        )
         for index, pk in enumerate(ids)
     )
 
@@ -820,11 +825,6 @@ def run_sweep(variant: str) -> dict:
 
 
 def bench_sweep(*, ops) -> None:
-    try:
-        import codes.lifecycle  # noqa: F401
-    except ImportError:
-        say("Day-end sweep: not on this checkout (codes.lifecycle is missing); skipped")
-        return
     small = SWEEP_CODES // 10
     step(f"making {SWEEP_CODES:,} codes whose day has ended")
     started = time.perf_counter()
@@ -847,7 +847,7 @@ def bench_sweep(*, ops) -> None:
     ratio = sweep["seconds"] / raw_seconds
     growth_small = sweep_small["rss_peak_mb"] - sweep_small["rss_before_mb"]
     growth = sweep["rss_peak_mb"] - sweep["rss_before_mb"]
-    say(f"Day-end sweep (codes.lifecycle.shipments_day_end), {SWEEP_CODES:,} ended codes:")
+    say(f"Day-end sweep (handoff.services.shipments_day_end), {SWEEP_CODES:,} ended codes:")
     for label, run in runs.items():
         say(f"  {label:<18} {run['seconds']:7.2f} s   ({run['rows']:,} rows)")
     say(
@@ -942,6 +942,7 @@ def main() -> None:
         start_server=start_server,
         stop_server=stop_server,
         log=RESULTS_DIR / "gunicorn-api.log.tmp",
+        baseline_cookie=session_cookies(customers[:1])[customers[0].pk],
     )
     say()
     say(f"bench took {time.perf_counter() - started:.0f} s")
