@@ -56,23 +56,34 @@ class PickupPointAdmin(admin.ModelAdmin):
 
 
 class StopInline(ReadOnlyAdminMixin, admin.TabularInline):
-    """The route's stops as a record: added by tracking number, never edited here."""
+    """The route's stops as a record: added by tracking number, never edited here. Each
+    shows what happened at it (rule 14), and apart from that where the parcel is now."""
 
     model = Stop
     extra = 0
-    fields = ["position", "tracking_number", "status"]
+    fields = ["position", "tracking_number", "outcome", "record", "finished_at", "parcel_now"]
     readonly_fields = fields
     ordering = ["position"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("shipment")
+        return super().get_queryset(request).select_related("shipment", "pickup_point")
 
     @admin.display(description=_("tracking number"))
     def tracking_number(self, stop):
         return stop.shipment.tracking_number
 
-    @admin.display(description=_("status"))
-    def status(self, stop):
+    @admin.display(description=_("what happened here"))
+    def record(self, stop):
+        """The reason of a failed attempt, or the point a dropped or redirected parcel was
+        bound for, as the stop kept them."""
+        if stop.outcome == Stop.Outcome.FAILED and stop.note:
+            return DeliveryAttempt.Reason(stop.note).label
+        if stop.pickup_point is not None:
+            return stop.pickup_point.name
+        return "-"
+
+    @admin.display(description=_("parcel now"))
+    def parcel_now(self, stop):
         return stop.shipment.get_status_display()
 
 

@@ -2,9 +2,10 @@
 
 import datetime
 
-from django.db.models import Case, Exists, F, OuterRef, QuerySet, Subquery, When
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from codes.selectors import current_code_of, entry_blocks_in_force, open_holds_of
+from orders.models import Shipment
 
 from .models import Courier, DeliveryAttempt, PickupPoint, Route, Stop
 
@@ -13,12 +14,6 @@ def courier_for_user(user) -> Courier | None:
     if not user.is_authenticated:
         return None
     return Courier.objects.filter(user=user).first()
-
-
-def _failed_here():
-    """The reason the stop's courier recorded when the attempt there failed: the stop keeps
-    it (rule 14), whatever the parcel became since."""
-    return Case(When(outcome=Stop.Outcome.FAILED, then=F("note")), default=None)
 
 
 def _entry_state(user):
@@ -31,41 +26,57 @@ def _entry_state(user):
     }
 
 
-def with_failed_reason_label(stops):
-    """The stops, each with `failed_reason_label` (the attempt's reason in words, or "")."""
+# A stop still to do whose parcel has these statuses waits at the depot for operations to
+# send it out (shipped, or back after an earlier day's failed attempt): nothing failed here.
+_AT_THE_DEPOT = {Shipment.Status.SHIPPED, Shipment.Status.DELIVERY_FAILED}
+
+
+def as_shown(stops):
+    """The stops, each with what the courier's pages show of it besides its own fields.
+
+    A finished stop is the record of the day (rule 14): `point` is the pickup point it was
+    bound for when it finished (none: the customer's door), `failed_reason_label` the
+    reason recorded there, in words. A stop still to do follows the parcel: `point` is the
+    parcel's pickup point now, and `waits_at_depot` says it is not out for delivery yet.
+    """
     stops = list(stops)
     for stop in stops:
-        reason = stop.failed_reason
-        stop.failed_reason_label = DeliveryAttempt.Reason(reason).label if reason else ""
+        finished = stop.is_finished
+        stop.point = stop.pickup_point if finished else stop.shipment.pickup_point
+        stop.failed_reason_label = (
+            DeliveryAttempt.Reason(stop.note).label
+            if stop.outcome == Stop.Outcome.FAILED and stop.note
+            else ""
+        )
+        stop.waits_at_depot = not finished and stop.shipment.status in _AT_THE_DEPOT
     return stops
 
 
 def stops_for_courier(*, user, day: datetime.date) -> QuerySet[Stop]:
     """The stops of the person's own route for `day`, in the order they are driven, each
-    with `failed_reason` when the courier's attempt there failed and whether it can take a
-    code (rule 15). A stop moved to another courier stays on the list as the record."""
+    with the point it was bound for when it finished and whether it can take a code (rule
+    15). A stop moved to another courier stays on the list as the record."""
     return (
         Stop.objects.filter(route__courier__user=user, route__day=day)
-        .select_related(
-            "shipment__order__customer", "shipment__delivered_by", "shipment__pickup_point"
-        )
-        .annotate(failed_reason=_failed_here(), **_entry_state(user))
+        .select_related("shipment__order__customer", "shipment__pickup_point", "pickup_point")
+        .annotate(**_entry_state(user))
         .order_by("position")
     )
 
 
 def stop_for_courier(*, user, day: datetime.date, tracking_number: str) -> QuerySet[Stop]:
     """The parcel's stop on the person's own route for `day` (none for anyone else), with
-    what its page shows, for get(): the parcel, its customer and its pickup point,
-    `entry_blocked` (rule 6), `parcel_held` and `code_status` (rule 15). A stop moved to
-    another courier is found too (its outcome says so: the page tells the courier why,
-    where a 404 would leave them guessing). One light statement: the route is a subquery,
-    only what the page shows is joined, nothing is sorted."""
+    what its page shows, for get(): the parcel, its customer and its pickup point, the
+    point the stop was bound for when it finished, `entry_blocked` (rule 6), `parcel_held`
+    and `code_status` (rule 15). A stop moved to another courier is found too (its outcome
+    says so: the page tells the courier why, where a 404 would leave them guessing). One
+    light statement: the route is a subquery, only what the page shows is joined, nothing
+    is sorted."""
     routes = Route.objects.filter(courier__user=user, day=day)
     return (
         Stop.objects.filter(route__in=routes, shipment__tracking_number=tracking_number)
-        .select_related("shipment__order__customer", "shipment__pickup_point")
-        .annotate(failed_reason=_failed_here(), **_entry_state(user))
+        .select_related("shipment__order__customer", "shipment__pickup_point", "pickup_point")
+        .annotate(**_entry_state(user))
     )
 
 

@@ -31,10 +31,10 @@ from otpdelivery.http import client_ip
 from .forms import CodeEntryForm, FailedAttemptForm
 from .models import Stop
 from .selectors import (
+    as_shown,
     courier_for_user,
     stop_for_courier,
     stops_for_courier,
-    with_failed_reason_label,
 )
 
 
@@ -60,7 +60,7 @@ def _todays_stop(request, tracking_number):
     stop = get_object_or_404(
         stop_for_courier(user=request.user, day=today, tracking_number=tracking_number)
     )
-    return with_failed_reason_label([stop])[0]
+    return as_shown([stop])[0]
 
 
 def _given_to_another_courier(request, stop):
@@ -83,7 +83,7 @@ def _given_to_another_courier(request, stop):
 @courier_required
 def today(request, courier):
     day = local_today(timezone.now())
-    stops = with_failed_reason_label(stops_for_courier(user=request.user, day=day))
+    stops = as_shown(stops_for_courier(user=request.user, day=day))
     blocked = any(stop.entry_blocked for stop in stops)
     return render(
         request,
@@ -152,11 +152,11 @@ def stop_detail(request, tracking_number):
     shipment = stop.shipment
     result = None
     form = CodeEntryForm()
+    # Only a stop still to do takes an action: a finished one is the record of the day.
+    is_out = not stop.is_finished and shipment.status == Shipment.Status.OUT_FOR_DELIVERY
     # A parcel for a pickup point is dropped there, never handed to the customer at a door.
-    can_drop = shipment.status == Shipment.Status.OUT_FOR_DELIVERY and bool(
-        shipment.pickup_point_id
-    )
-    can_hand_over = shipment.status == Shipment.Status.OUT_FOR_DELIVERY and not can_drop
+    can_drop = is_out and bool(shipment.pickup_point_id)
+    can_hand_over = is_out and not can_drop
     if request.method == "POST" and can_hand_over:
         form = CodeEntryForm(request.POST) if shipment.requires_code else CodeEntryForm()
         if not shipment.requires_code or form.is_valid():
@@ -183,9 +183,10 @@ def stop_detail(request, tracking_number):
                 # trip on a slow network. Sending the POST again is safe: the parcel is
                 # delivered, so no code is checked and the page says Delivered again.
                 messages.success(request, _("Delivered. The parcel has been handed over."))
-                # The parcel as the entry left it, keeping the customer read with the stop.
-                shipment.status = result.shipment.status
-                shipment.delivered_at = result.shipment.delivered_at
+                # The stop as the hand-over finished it (delivered here, when the parcel
+                # was), without reading it again.
+                stop.outcome = Stop.Outcome.DELIVERED
+                stop.finished_at = result.shipment.delivered_at
                 can_hand_over = False
             else:
                 form.add_error("code", _entry_error(result))
