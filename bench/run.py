@@ -690,7 +690,9 @@ def bench_http(*, parcels: list[dict], customers, couriers) -> None:
         " Django's WSGI handler (connection check and CSRF check included, no profiler:"
         " each component's entry points charge the thread's CPU time to the innermost"
         " component; PostgreSQL's share is its backend process's CPU time)."
-        " The first wrong code of a parcel also queues the customer's alert email."
+        " The first wrong code of a parcel also asks for the customer's alert email: its"
+        " row is written in the request, its Celery publish runs on a background thread"
+        " after the response (not in the request's figures)."
     )
     for line in wsgi_profile.table(profiles):
         say(line)

@@ -24,6 +24,7 @@ from kombu.exceptions import OperationalError
 
 from orders.days import delivery_time_zone, end_of_day, last_valid_minute
 from orders.models import Shipment
+from otpdelivery.background import run_in_background
 from otpdelivery.emails import render_email
 from otpdelivery.opening_hours import collection_deadline
 from otpdelivery.signin_links import tracking_signin_url
@@ -53,8 +54,21 @@ def code_email_request(*, code: DeliveryCode, purpose: str, now: datetime.dateti
             return None
     else:
         email = CodeEmail.objects.create(code=code, purpose=purpose, requested_at=now)
-    transaction.on_commit(partial(code_emails_queue, code_email_ids=[email.pk]))
+    transaction.on_commit(partial(_queue_after_commit, code_email_ids=[email.pk]))
     return email
+
+
+def _queue_after_commit(*, code_email_ids: list[int]) -> None:
+    """Hand the emails to Celery without keeping the request waiting on the broker (the
+    first wrong code's alert is on the courier's path): a background thread publishes them.
+    Their rows are committed, so a publish lost with its process is queued again by
+    queue_unsent_code_emails. Tasks run inline (no broker) are sent here and now."""
+    from .tasks import send_code_email
+
+    if send_code_email.app.conf.task_always_eager:
+        code_emails_queue(code_email_ids=code_email_ids)
+    else:
+        run_in_background(partial(code_emails_queue, code_email_ids=code_email_ids))
 
 
 def _request_once(*, code: DeliveryCode, purpose: str, now) -> CodeEmail | None:

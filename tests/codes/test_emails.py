@@ -4,12 +4,14 @@ import datetime
 import json
 import re
 import smtplib
+import threading
 from unittest import mock
 
 import pytest
 from celery.exceptions import Retry
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
+from django.urls import reverse
 
 from codes import notifications
 from codes.models import CodeEmail, DeliveryCode
@@ -17,6 +19,7 @@ from codes.services import EntryContext
 from codes.tasks import queue_unsent_code_emails, send_code_email
 from handoff.services import shipment_hand_over_at_door, shipment_mark_shipped
 from orders.models import Order
+from otpdelivery import background
 from otpdelivery.celery import app as celery_app
 from tests.conftest import ROME, TODAY, make_valuable_shipment, plain_code, wrong_code_for
 
@@ -249,7 +252,42 @@ def broker_down():
     celery_app.conf.task_always_eager = False
     celery_app.conf.broker_url = "redis://127.0.0.1:9/0"
     yield
+    # The publishes handed to the background thread give up before the broker is back.
+    assert background.wait_until_idle(timeout=30)
     celery_app.conf.task_always_eager, celery_app.conf.broker_url = previous
+
+
+def test_first_wrong_code_answers_without_waiting_for_its_alert_emails_publish(
+    client, courier, out_for_delivery, django_capture_on_commit_callbacks, monkeypatch
+):
+    # Given a broker (not tasks run inline: the autouse fixture restores them) that is slow
+    # to take a task
+    celery_app.conf.task_always_eager = False
+    broker_answers = threading.Event()
+    published = []
+
+    def slow_queue(*, code_email_ids):
+        broker_answers.wait(timeout=10)
+        published.extend(code_email_ids)
+
+    monkeypatch.setattr(notifications, "code_emails_queue", slow_queue)
+    client.force_login(courier.user)
+    url = reverse("courier_stop", args=[out_for_delivery.tracking_number])
+
+    # When the courier enters a first wrong code
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"code": wrong_code_for(out_for_delivery)})
+
+    # Then the answer comes while the email's publish still waits on the broker, with the
+    # email's row already committed for the periodic re-queue should the publish be lost
+    assert response.status_code == 200
+    assert published == []
+    alert = CodeEmail.objects.get(purpose=CodeEmail.Purpose.WRONG_CODE)
+    assert alert.sent_at is None
+    # And the publish goes through once the broker answers
+    broker_answers.set()
+    assert background.wait_until_idle()
+    assert published == [alert.pk]
 
 
 def test_courier_can_enter_codes_while_the_broker_is_down(
