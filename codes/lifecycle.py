@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from orders.models import Shipment
+from otpdelivery.writes import WriteBatch
 
 from .exceptions import NoCodeToResend, ResendLimitReached
 from .models import CodeEmail, DeliveryCode, ParcelHold
@@ -25,17 +26,20 @@ RESEND_WINDOW = datetime.timedelta(hours=1)
 # --- Wrong entries: alerts and the parcel hold ----------------------------------------------
 
 
-def wrong_entry_alerts(*, shipment: Shipment, code: DeliveryCode, now: datetime.datetime) -> bool:
-    """After a wrong entry is counted, inside code_verify's transaction: tell the customer
+def wrong_entry_alerts(
+    *, shipment: Shipment, code: DeliveryCode, now: datetime.datetime, writes: WriteBatch
+) -> bool:
+    """After a wrong entry is counted, inside the entry's transaction: tell the customer
     (the first wrong code of a code, and its lock, each once) and hold the parcel once its
-    wrong entries in all, across its codes, reach PARCEL_MAX_WRONG_ATTEMPTS.
+    wrong entries in all, across its codes, reach PARCEL_MAX_WRONG_ATTEMPTS. The emails'
+    rows go with the entry's other writes.
 
     True when the parcel is held now.
     """
     if code.wrong_attempts == 1:
-        code_email_request(code=code, purpose=Purpose.WRONG_CODE, now=now)
+        code_email_request(code=code, purpose=Purpose.WRONG_CODE, now=now, writes=writes)
     if code.status == DeliveryCode.Status.LOCKED:
-        code_email_request(code=code, purpose=Purpose.LOCKED, now=now)
+        code_email_request(code=code, purpose=Purpose.LOCKED, now=now, writes=writes)
     # The caller counted this entry under the parcel's lock: the count is current.
     if shipment.wrong_code_entries < settings.PARCEL_MAX_WRONG_ATTEMPTS:
         return False
@@ -43,7 +47,7 @@ def wrong_entry_alerts(*, shipment: Shipment, code: DeliveryCode, now: datetime.
         ParcelHold.objects.create(
             shipment=shipment, held_at=now, wrong_code_entries=shipment.wrong_code_entries
         )
-        code_email_request(code=code, purpose=Purpose.HELD, now=now)
+        code_email_request(code=code, purpose=Purpose.HELD, now=now, writes=writes)
         logger.warning(
             "Parcel %s held for operations after %d wrong codes",
             shipment.tracking_number,

@@ -28,6 +28,7 @@ from otpdelivery.background import run_in_background
 from otpdelivery.emails import render_email
 from otpdelivery.opening_hours import collection_deadline
 from otpdelivery.signin_links import tracking_signin_url
+from otpdelivery.writes import WriteBatch
 
 from . import tokens
 from .models import CodeEmail, DeliveryCode
@@ -43,11 +44,22 @@ CARRIES_CODE = {Purpose.ISSUED, Purpose.RESENT, Purpose.AT_PICKUP_POINT}
 _JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
 
 
-def code_email_request(*, code: DeliveryCode, purpose: str, now: datetime.datetime):
+def code_email_request(
+    *, code: DeliveryCode, purpose: str, now: datetime.datetime, writes: WriteBatch | None = None
+):
     """Record that the customer is to get this email and queue it once the caller commits.
 
     Returns the new CodeEmail, or None when a once-per-code email was already asked for.
+    With `writes`, the row goes with the caller's other writes of the entry, and None is
+    returned: whether it was new is known once they are sent (it is queued if it was).
     """
+    if writes is not None:
+        writes.insert(
+            CodeEmail(code=code, purpose=purpose, requested_at=now),
+            ignore_conflicts=purpose in CodeEmail.ONCE_PER_CODE,
+            then=_queue_if_new,
+        )
+        return None
     if purpose in CodeEmail.ONCE_PER_CODE:
         email = _request_once(code=code, purpose=purpose, now=now)
         if email is None:
@@ -56,6 +68,11 @@ def code_email_request(*, code: DeliveryCode, purpose: str, now: datetime.dateti
         email = CodeEmail.objects.create(code=code, purpose=purpose, requested_at=now)
     transaction.on_commit(partial(_queue_after_commit, code_email_ids=[email.pk]))
     return email
+
+
+def _queue_if_new(email: CodeEmail) -> None:
+    if email.pk is not None:
+        transaction.on_commit(partial(_queue_after_commit, code_email_ids=[email.pk]))
 
 
 def _queue_after_commit(*, code_email_ids: list[int]) -> None:

@@ -13,18 +13,20 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from orders.days import end_of_day
 from orders.models import Shipment
+from otpdelivery.writes import WriteBatch
 
 from . import tokens
 from .exceptions import CodeGenerationFailed, IllegalCodeTransition
 from .lifecycle import wrong_entry_alerts
-from .models import CodeEmail, CodeEntry, DeliveryCode, EntryBlock, ParcelHold
+from .models import CodeEmail, CodeEntry, DeliveryCode, EntryBlock
 from .notifications import code_email_request, code_emails_request_issued
-from .selectors import person_is_blocked
+from .selectors import current_code_of, entry_blocks_in_force, open_holds_of, person_is_blocked
 
 logger = logging.getLogger(__name__)
 
@@ -98,9 +100,17 @@ def codes_move(*, codes: QuerySet, source: str, target: str) -> int:
 
 
 def code_entry_record(
-    *, context: EntryContext, shipment, outcome: str, now, code=None, reason: str = ""
+    *,
+    context: EntryContext,
+    shipment,
+    outcome: str,
+    now,
+    code=None,
+    reason: str = "",
+    writes: WriteBatch | None = None,
 ) -> CodeEntry:
-    return CodeEntry.objects.create(
+    """The entry's audit row (rule 10); with `writes`, it goes with the entry's other writes."""
+    entry = CodeEntry(
         shipment=shipment,
         code=code,
         user=context.user,
@@ -112,6 +122,11 @@ def code_entry_record(
         reason=reason,
         created_at=now,
     )
+    if writes is None:
+        entry.save(force_insert=True)
+    else:
+        writes.insert(entry)
+    return entry
 
 
 def _draw_code(
@@ -324,27 +339,37 @@ def code_entry_refused_if_blocked(*, context: EntryContext, shipment, now) -> En
     return EntryResult(Outcome.BLOCKED, shipment=shipment)
 
 
-def _current_code(shipment: Shipment, *, plain: str | None = None) -> DeliveryCode | None:
-    """The parcel's newest code. Given the code entered, it also carries, read in the
-    same statement, `parcel_is_held` (operations hold the parcel after wrong codes, rule 6)
-    and `matches_an_earlier_code` (the entry equals one of the parcel's older codes, as
-    after a reschedule or the arrival at a pickup point, found by its keyed hash).
+def code_entry_state(*, shipment: Shipment, plain: str, user, now) -> QuerySet[DeliveryCode]:
+    """The parcel's codes, its current one first (take `.first()`), each carrying what an
+    entry of `plain` by `user` decides on, all read in one statement:
+    `person_is_blocked` (rule 6, per person), `parcel_is_held` (rule 6, per parcel: operations
+    hold it after too many wrong codes in all), `matches_an_earlier_code` (rule 16: the entry
+    equals one of the parcel's other codes, found by its keyed hash) and
+    `wrong_codes_by_person` (the person's wrong codes that count towards a block so far).
 
-    Called with the parcel's row lock held, in a statement begun after the lock was taken,
-    so it sees every hold committed by the entries it waited for."""
-    codes = shipment.codes.order_by("-issued_at", "-pk")
-    if plain is not None:
-        codes = codes.annotate(
-            parcel_is_held=Exists(
-                ParcelHold.objects.filter(shipment=OuterRef("shipment"), released_at__isnull=True)
+    Read with the person's and the parcel's row locks held, in a statement begun after both
+    were granted: a statement that waited for a lock would still read with its older
+    snapshot (PostgreSQL, read committed) and miss what the entries it waited for committed.
+    The caller may annotate facts of its own to read in the same statement."""
+    return current_code_of(shipment).annotate(
+        person_is_blocked=Exists(entry_blocks_in_force(user=user)),
+        parcel_is_held=Exists(open_holds_of(OuterRef("shipment"))),
+        matches_an_earlier_code=Exists(
+            DeliveryCode.objects.filter(
+                shipment=OuterRef("shipment"), code_hash=tokens.code_hash(plain)
+            ).exclude(pk=OuterRef("pk"))
+        ),
+        wrong_codes_by_person=Coalesce(
+            Subquery(
+                _wrong_codes_counted(user, now=now)
+                .order_by()
+                .values("user")
+                .annotate(count=Count("pk"))
+                .values("count")
             ),
-            matches_an_earlier_code=Exists(
-                DeliveryCode.objects.filter(
-                    shipment=OuterRef("shipment"), code_hash=tokens.code_hash(plain)
-                ).exclude(pk=OuterRef("pk"))
-            ),
-        )
-    return codes.first()
+            0,
+        ),
+    )
 
 
 def code_find_at_pickup_point(*, pickup_point, plain: str) -> DeliveryCode | None:
@@ -373,8 +398,8 @@ def code_find_at_pickup_point(*, pickup_point, plain: str) -> DeliveryCode | Non
         .first()
     )
     if code is not None:
-        current = _current_code(code.shipment)
-        if current is not None and current.pk == code.pk:
+        current = current_code_of(code.shipment).values_list("pk", flat=True).first()
+        if current == code.pk:
             return code
     # Any code of a parcel waiting here, wherever it was issued (the door's code from the
     # shipping email, a code of an earlier collection day): the parcel it names is found.
@@ -393,19 +418,30 @@ def code_find_at_pickup_point(*, pickup_point, plain: str) -> DeliveryCode | Non
 def code_entry_wrong_without_parcel(*, context: EntryContext, now) -> EntryResult:
     """A code that names no parcel at the point: a guess, counted against the person."""
     code_entry_record(context=context, shipment=None, outcome=Outcome.WRONG, now=now)
-    return EntryResult(Outcome.WRONG, person_blocked=_block_if_over_limit(context.user, now=now))
+    wrong = _wrong_codes_counted(context.user, now=now).count()
+    return EntryResult(Outcome.WRONG, person_blocked=_block_if_over_limit(context.user, wrong, now))
 
 
-def code_entry_check(*, shipment: Shipment, plain: str, context: EntryContext, now) -> EntryResult:
+def code_entry_check(
+    *,
+    shipment: Shipment,
+    code: DeliveryCode | None,
+    plain: str,
+    context: EntryContext,
+    now,
+    writes: WriteBatch,
+) -> EntryResult:
     """The check shared by the courier at the door and the operator at the counter.
 
-    The caller holds the person's and the parcel's row locks (in that order) and has
-    checked that the parcel may be handed over here; `shipment` was read under the lock.
-    A right code is marked used and the outcome is CORRECT: the caller hands the parcel
-    over in the same transaction. Every other outcome is recorded and counted here.
+    The caller holds the person's and the parcel's row locks (in that order), has checked
+    that the parcel may be handed over here and that the person is not blocked, and read
+    `code`, the parcel's current code, through code_entry_state (None: it never had one);
+    `shipment` was read under the lock. A right code is marked used and the outcome is
+    CORRECT: the caller hands the parcel over in the same transaction. Every other outcome
+    is recorded and counted here. The writes are added to `writes`, for the caller to send
+    with its own in one statement.
     """
     point = context.pickup_point
-    code = _current_code(shipment, plain=plain)
     matches_current = code is not None and tokens.code_matches(plain, code.code_hash)
     if code is not None and code.parcel_is_held:
         # Rule 6: too many wrong codes in all; only operations can let it go.
@@ -423,23 +459,35 @@ def code_entry_check(*, shipment: Shipment, plain: str, context: EntryContext, n
         # The parcel's current code is not yet the one to collect it with here.
         outcome = Outcome.EXPIRED
     elif matches_current:
+        code_check_move(source=code.status, target=CodeStatus.USED)
+        code.status = CodeStatus.USED
         code.used_at = now
-        code_move(code=code, target=CodeStatus.USED, fields=("used_at",))
+        writes.update_fields(code, ["status", "used_at"])
         code_entry_record(
-            context=context, shipment=shipment, code=code, outcome=Outcome.CORRECT, now=now
+            context=context,
+            shipment=shipment,
+            code=code,
+            outcome=Outcome.CORRECT,
+            now=now,
+            writes=writes,
         )
         return EntryResult(Outcome.CORRECT, shipment=shipment)
     else:
-        return _count_wrong(shipment=shipment, code=code, context=context, now=now)
+        return _count_wrong(shipment=shipment, code=code, context=context, now=now, writes=writes)
 
-    code_entry_record(context=context, shipment=shipment, code=code, outcome=outcome, now=now)
+    code_entry_record(
+        context=context, shipment=shipment, code=code, outcome=outcome, now=now, writes=writes
+    )
     return EntryResult(outcome, shipment=shipment)
 
 
-def _count_wrong(*, shipment, code: DeliveryCode, context: EntryContext, now) -> EntryResult:
-    """Count a wrong code against the code and the parcel. Every change to these counters
-    is made under the parcel's row lock, which the caller holds, so the values read with
-    the lock plus one are the new ones: no read back after the F() updates."""
+def _count_wrong(
+    *, shipment, code: DeliveryCode, context: EntryContext, now, writes: WriteBatch
+) -> EntryResult:
+    """Count a wrong code against the code, the parcel and the person. Every change to
+    these counters is made under the parcel's or the person's row lock, which the caller
+    holds, so the values read with the locks plus one are the new ones: no read back after
+    the F() updates."""
     limit = settings.CODE_MAX_WRONG_ATTEMPTS
     code.wrong_attempts += 1
     changes = {"wrong_attempts": F("wrong_attempts") + 1}
@@ -448,12 +496,14 @@ def _count_wrong(*, shipment, code: DeliveryCode, context: EntryContext, now) ->
         code_check_move(source=code.status, target=CodeStatus.LOCKED)
         code.status = changes["status"] = CodeStatus.LOCKED
         logger.warning("Delivery code of %s locked after %d wrong entries", shipment, limit)
-    DeliveryCode.objects.filter(pk=code.pk).update(**changes)
-    Shipment.objects.filter(pk=shipment.pk).update(wrong_code_entries=F("wrong_code_entries") + 1)
+    writes.update(DeliveryCode, code.pk, **changes)
+    writes.update(Shipment, shipment.pk, wrong_code_entries=F("wrong_code_entries") + 1)
     shipment.wrong_code_entries += 1
-    is_held = wrong_entry_alerts(shipment=shipment, code=code, now=now)
-    code_entry_record(context=context, shipment=shipment, code=code, outcome=Outcome.WRONG, now=now)
-    person_blocked = _block_if_over_limit(context.user, now=now)
+    is_held = wrong_entry_alerts(shipment=shipment, code=code, now=now, writes=writes)
+    code_entry_record(
+        context=context, shipment=shipment, code=code, outcome=Outcome.WRONG, now=now, writes=writes
+    )
+    person_blocked = _block_if_over_limit(context.user, code.wrong_codes_by_person + 1, now)
     return EntryResult(
         Outcome.WRONG,
         tries_left=0 if is_held else max(limit - code.wrong_attempts, 0),
@@ -467,26 +517,24 @@ def _count_wrong(*, shipment, code: DeliveryCode, context: EntryContext, now) ->
 # --- Rule 6, per person: too many wrong codes across parcels blocks code entry -------------
 
 
-def _block_if_over_limit(user, *, now) -> bool:
-    """Block the person once their wrong codes within the window reach the limit.
-
-    Wrong codes entered before operations last lifted a block do not count again, so a
-    lifted block gives a fresh start. The caller holds the person's row lock.
-    """
+def _wrong_codes_counted(user, *, now) -> QuerySet[CodeEntry]:
+    """The person's wrong codes that count towards a block: those within the window, and
+    after operations last lifted a block of theirs, if ever (a lifted block gives a fresh
+    start). Read under the person's row lock, so the count is exact."""
     since = now - datetime.timedelta(minutes=settings.COURIER_WRONG_ATTEMPTS_WINDOW_MINUTES)
     last_lifted = (
         EntryBlock.objects.filter(user=user, lifted_at__isnull=False)
         .order_by("-lifted_at")
         .values("lifted_at")[:1]
     )
-    # One statement: the wrong codes in the window and after the last lift, if any.
-    wrong = (
-        CodeEntry.objects.filter(
-            user=user, outcome=Outcome.WRONG, created_at__gte=since, created_at__lte=now
-        )
-        .filter(Q(created_at__gt=Subquery(last_lifted)) | ~Exists(last_lifted))
-        .count()
-    )
+    return CodeEntry.objects.filter(
+        user=user, outcome=Outcome.WRONG, created_at__gte=since, created_at__lte=now
+    ).filter(Q(created_at__gt=Subquery(last_lifted)) | ~Exists(last_lifted))
+
+
+def _block_if_over_limit(user, wrong: int, now) -> bool:
+    """Block the person once `wrong`, their wrong codes counted with this one, reaches the
+    limit. The caller holds the person's row lock."""
     if wrong < settings.COURIER_MAX_WRONG_ATTEMPTS:
         return False
     EntryBlock.objects.create(user=user, wrong_entries=wrong, blocked_at=now)

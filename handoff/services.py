@@ -37,6 +37,7 @@ from codes.services import (
     code_entry_malformed,
     code_entry_record,
     code_entry_refused_if_blocked,
+    code_entry_state,
     code_entry_wrong_without_parcel,
     code_find_at_pickup_point,
     code_hold_at_pickup_point,
@@ -60,10 +61,12 @@ from orders.services import (
     tracking_event_add,
 )
 from orders.tasks import send_delivered_receipt, send_parcel_returned_email
+from otpdelivery.writes import WriteBatch
 from webhooks.models import EventType
 from webhooks.services import webhook_events_record_many
 
 from . import locks
+from .entry_state import door_entry_state
 from .exceptions import ActionRefused, NotItsDeliveryDay, NotOnARoute, NotYourStop, OnAnotherRoute
 
 __all__ = [
@@ -111,7 +114,15 @@ def _append_stop(*, shipment: Shipment, route: Route) -> Stop:
     return Stop.objects.create(route=route, shipment=shipment, day=route.day, position=last + 1)
 
 
-def _finish_stop(stop: Stop | None, *, outcome: str, shipment: Shipment, now, note="") -> None:
+def _finish_stop(
+    stop: Stop | None,
+    *,
+    outcome: str,
+    shipment: Shipment,
+    now,
+    note="",
+    writes: WriteBatch | None = None,
+) -> None:
     """Write what happened at a stop still to do; a finished stop is never rewritten."""
     if stop is None or stop.is_finished:
         return
@@ -119,7 +130,11 @@ def _finish_stop(stop: Stop | None, *, outcome: str, shipment: Shipment, now, no
     stop.note = note
     stop.pickup_point_id = shipment.pickup_point_id
     stop.finished_at = now
-    stop.save(update_fields=["outcome", "note", "pickup_point", "finished_at"])
+    fields = ["outcome", "note", "pickup_point", "finished_at"]
+    if writes is None:
+        stop.save(update_fields=fields)
+    else:
+        writes.update_fields(stop, fields)
 
 
 def _place_on_courier_route(
@@ -316,13 +331,21 @@ def _check_stop_is_theirs(shipment: Shipment, user, day) -> Stop:
 
 
 def _delivered(
-    *, shipment: Shipment, actor, now, note: str = "", stop: Stop | None = None
+    *,
+    shipment: Shipment,
+    actor,
+    now,
+    note: str = "",
+    stop: Stop | None = None,
+    writes: WriteBatch | None = None,
 ) -> Shipment:
-    shipment_mark_delivered(shipment=shipment, actor=actor, now=now, note=note)
+    shipment_mark_delivered(shipment=shipment, actor=actor, now=now, note=note, writes=writes)
     if stop is None:
         stop = _stop_of_day(shipment, local_today(now))
-    _finish_stop(stop, outcome=Stop.Outcome.DELIVERED, shipment=shipment, now=now)
-    _tell_retailer([shipment], EventType.DELIVERED, now)
+    _finish_stop(stop, outcome=Stop.Outcome.DELIVERED, shipment=shipment, now=now, writes=writes)
+    if shipment.order.retailer_id is not None:
+        # Only an order a retailer placed can have its endpoints to tell.
+        _tell_retailer([shipment], EventType.DELIVERED, now)
     # Rule 17: the customer hears when, by whom and where, once the hand-over commits.
     send_delivered_receipt.delay_on_commit(shipment.pk)
     return shipment
@@ -364,7 +387,9 @@ def shipment_hand_over_at_door(
     """The courier types the code the customer reads out (rules 5 to 7, 16).
 
     Never raises for a wrong, malformed, earlier, expired or locked code: each is an
-    outcome, and its CodeEntry (and wrong-attempt counts) commit like any other.
+    outcome, and its CodeEntry (and wrong-attempt counts) commit like any other. Under the
+    person's and the parcel's locks one statement reads all the entry decides on, and one
+    statement writes the outcome (the audit row, the counts or the hand-over and the stop).
     """
     plain = tokens.normalize(raw_code)
     if plain is None:
@@ -374,26 +399,69 @@ def shipment_hand_over_at_door(
         # The entry's time is read under the person's lock, so that counts in a window
         # are exact under load.
         now = timezone.now()
-        refused = code_entry_refused_if_blocked(context=context, shipment=shipment, now=now)
-        if refused is not None:
-            return refused
         shipment = locks.lock_shipment(shipment.pk)
-        if shipment.is_delivered:
-            code_entry_record(
-                context=context, shipment=shipment, outcome=Outcome.ALREADY_DELIVERED, now=now
-            )
-            return EntryResult(Outcome.ALREADY_DELIVERED, shipment=shipment, already_done=True)
-        if not shipment.requires_code:
-            raise CodeEntryNotAllowed(f"{shipment} needs no code.")
-        if shipment.status != Status.OUT_FOR_DELIVERY or shipment.pickup_point_id is not None:
-            # Rescheduled or redirected meanwhile: this stop's code is no longer the one.
-            code_entry_record(context=context, shipment=shipment, outcome=Outcome.EXPIRED, now=now)
-            return EntryResult(Outcome.EXPIRED, shipment=shipment)
-        stop = _check_stop_is_theirs(shipment, context.user, shipment.delivery_day)
-        result = code_entry_check(shipment=shipment, plain=plain, context=context, now=now)
-        if result.outcome == Outcome.CORRECT:
-            _delivered(shipment=shipment, actor=context.user, now=now, stop=stop)
+        # One statement, begun after both locks: all the entry decides on.
+        state = door_entry_state(shipment=shipment, plain=plain, user=context.user, now=now)
+        writes = WriteBatch()
+        result = _enter_at_door(
+            shipment=shipment,
+            code=state.code,
+            plain=plain,
+            context=context,
+            now=now,
+            writes=writes,
+            is_blocked=state.person_is_blocked,
+            stop=state.their_stop,
+        )
+        writes.send()
         return _alert_operations(result, context=context, now=now)
+
+
+def _enter_at_door(
+    *,
+    shipment: Shipment,
+    code,
+    plain: str,
+    context: EntryContext,
+    now,
+    writes: WriteBatch,
+    is_blocked: bool,
+    stop: Stop | None,
+) -> EntryResult:
+    """The outcome of an entry at the door, its writes added to `writes`. The order of the
+    checks is the order of the rules: the person's block, the parcel's state, the stop."""
+    if is_blocked:
+        code_entry_record(
+            context=context, shipment=shipment, outcome=Outcome.BLOCKED, now=now, writes=writes
+        )
+        return EntryResult(Outcome.BLOCKED, shipment=shipment)
+    if shipment.is_delivered:
+        code_entry_record(
+            context=context,
+            shipment=shipment,
+            outcome=Outcome.ALREADY_DELIVERED,
+            now=now,
+            writes=writes,
+        )
+        return EntryResult(Outcome.ALREADY_DELIVERED, shipment=shipment, already_done=True)
+    if not shipment.requires_code:
+        raise CodeEntryNotAllowed(f"{shipment} needs no code.")
+    if shipment.status != Status.OUT_FOR_DELIVERY or shipment.pickup_point_id is not None:
+        # Rescheduled or redirected meanwhile: this stop's code is no longer the one.
+        code_entry_record(
+            context=context, shipment=shipment, outcome=Outcome.EXPIRED, now=now, writes=writes
+        )
+        return EntryResult(Outcome.EXPIRED, shipment=shipment)
+    if stop is None:
+        raise NotYourStop(
+            f"{shipment} is not on {context.user}'s route on {shipment.delivery_day}."
+        )
+    result = code_entry_check(
+        shipment=shipment, code=code, plain=plain, context=context, now=now, writes=writes
+    )
+    if result.outcome == Outcome.CORRECT:
+        _delivered(shipment=shipment, actor=context.user, now=now, stop=stop, writes=writes)
+    return result
 
 
 def shipment_hand_over_at_counter(
@@ -430,9 +498,22 @@ def shipment_hand_over_at_counter(
             # Returned or moved between the look-up and the lock: not collectable here.
             code_entry_record(context=context, shipment=shipment, outcome=Outcome.EXPIRED, now=now)
             return EntryResult(Outcome.EXPIRED, shipment=shipment)
-        result = code_entry_check(shipment=shipment, plain=plain, context=context, now=now)
+        current = code_entry_state(
+            shipment=shipment, plain=plain, user=context.user, now=now
+        ).first()
+        writes = WriteBatch()
+        result = code_entry_check(
+            shipment=shipment, code=current, plain=plain, context=context, now=now, writes=writes
+        )
         if result.outcome == Outcome.CORRECT:
-            _delivered(shipment=shipment, actor=context.user, now=now, note=pickup_point.name)
+            _delivered(
+                shipment=shipment,
+                actor=context.user,
+                now=now,
+                note=pickup_point.name,
+                writes=writes,
+            )
+        writes.send()
         return _alert_operations(result, context=context, now=now)
 
 

@@ -8,6 +8,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import Count, F, Q, Sum
 
+from otpdelivery.writes import WriteBatch
+
 from .exceptions import IllegalTransition
 from .models import OrderItem, Shipment, TrackingEvent
 
@@ -29,13 +31,20 @@ def shipment_move(
     now: datetime.datetime,
     note: str = "",
     fields: tuple[str, ...] = (),
+    writes: WriteBatch | None = None,
 ) -> Shipment:
     """Check the transition table, set the status, save it with `fields` and append the
-    timeline event. The caller holds the shipment's row lock."""
+    timeline event. The caller holds the shipment's row lock. With `writes`, both go with
+    the caller's other writes, sent by the caller."""
     shipment_check_move(source=shipment.status, target=target)
     shipment.status = target
-    shipment.save(update_fields=["status", *fields])
-    tracking_event_add(shipment=shipment, status=target, actor=actor, now=now, note=note)
+    event = TrackingEvent(shipment=shipment, status=target, note=note, actor=actor, created_at=now)
+    if writes is None:
+        shipment.save(update_fields=["status", *fields])
+        event.save(force_insert=True)
+    else:
+        writes.update_fields(shipment, ["status", *fields])
+        writes.insert(event)
     return shipment
 
 
@@ -49,7 +58,12 @@ def tracking_event_add(
 
 
 def shipment_mark_delivered(
-    *, shipment: Shipment, actor, now: datetime.datetime, note: str = ""
+    *,
+    shipment: Shipment,
+    actor,
+    now: datetime.datetime,
+    note: str = "",
+    writes: WriteBatch | None = None,
 ) -> Shipment:
     """Record the hand-over on the parcel. The caller holds its row lock and has checked
     that it may be handed over (its code, or no code needed, or an override)."""
@@ -62,6 +76,7 @@ def shipment_mark_delivered(
         now=now,
         note=note,
         fields=("delivered_at", "delivered_by"),
+        writes=writes,
     )
 
 
