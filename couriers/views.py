@@ -5,7 +5,7 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -33,8 +33,8 @@ from .models import Stop
 from .selectors import (
     as_shown,
     courier_for_user,
-    stop_for_courier,
     stops_for_courier,
+    todays_stop_for_courier,
 )
 
 
@@ -57,9 +57,9 @@ def _todays_stop(request, tracking_number):
     never on it, so that nothing is learnt about other people's parcels. A stop moved to
     another courier is found: see _given_to_another_courier."""
     today = local_today(timezone.now())
-    stop = get_object_or_404(
-        stop_for_courier(user=request.user, day=today, tracking_number=tracking_number)
-    )
+    stop = todays_stop_for_courier(user=request.user, day=today, tracking_number=tracking_number)
+    if stop is None:
+        raise Http404
     return as_shown([stop])[0]
 
 
@@ -225,7 +225,7 @@ def _entry_closed(stop, result) -> str | None:
         if result.outcome == Outcome.WRONG and result.tries_left == 0:
             return Outcome.LOCKED
         return None
-    # Read with the stop in its one statement (couriers.selectors.stop_for_courier).
+    # Read with the stop in its one statement (couriers.selectors.todays_stop_for_courier).
     if stop.entry_blocked:
         return Outcome.BLOCKED
     if stop.parcel_held:
