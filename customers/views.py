@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.formats import time_format
@@ -12,12 +13,13 @@ from django.views.decorators.http import require_POST
 
 from codes.exceptions import NoCodeToResend, ResendLimitReached
 from codes.lifecycle import code_resend
-from codes.selectors import code_alert_for_customer, visible_code_of, with_visible_code
+from codes.selectors import code_alert_for_customer, visible_code_of
 from handoff.services import REFUSALS, shipment_redirect_to_pickup_point
 from orders.models import Shipment
 from orders.selectors import orders_for_customer, shipments_for_customer
 
 from .forms import PickupPointChoiceForm
+from .selectors import tracked_shipment
 
 
 @never_cache
@@ -31,11 +33,12 @@ def order_list(request):
 @login_required
 def track(request, tracking_number):
     # Another customer's parcel is a 404, never a 403 that would confirm it exists.
-    # The parcel, its timeline and its usable code: the code is read with the parcel.
-    shipment = get_object_or_404(
-        with_visible_code(shipments_for_customer(user=request.user), now=timezone.now()),
-        tracking_number=tracking_number,
+    # The parcel and its usable code in one statement, its timeline in another.
+    shipment = tracked_shipment(
+        user=request.user, tracking_number=tracking_number, now=timezone.now()
     )
+    if shipment is None:
+        raise Http404
     code = visible_code_of(shipment)
     return render(
         request,
