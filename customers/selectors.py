@@ -10,6 +10,7 @@ from codes.selectors import with_visible_code
 from couriers.models import PickupPoint
 from orders.models import Order, Shipment, TrackingEvent
 from orders.selectors import shipments_for_customer
+from otpdelivery import sql
 
 _JOINED = [  # (alias in the SQL, model), in the order of the columns
     ("shipment", Shipment),
@@ -17,13 +18,10 @@ _JOINED = [  # (alias in the SQL, model), in the order of the columns
     ("deliverer", get_user_model()),
     ("point", PickupPoint),
 ]
-_JOINED_COLUMNS = ", ".join(
-    f"{alias}.{field.column}" for alias, model in _JOINED for field in model._meta.concrete_fields
-)
 # The parcel with its order, who handed it over, its pickup point and its usable code (a
 # parcel has at most one active code: a unique index says so).
 _TRACKED_SQL = f"""
-SELECT {_JOINED_COLUMNS}, code.code_encrypted, code.delivery_day, code.valid_until
+SELECT {sql.columns(_JOINED)}, code.code_encrypted, code.delivery_day, code.valid_until
 FROM orders_shipment AS shipment
 JOIN orders_order AS ordr ON ordr.id = shipment.order_id
 LEFT JOIN auth_user AS deliverer ON deliverer.id = shipment.delivered_by_id
@@ -32,10 +30,10 @@ LEFT JOIN codes_deliverycode AS code
     ON code.shipment_id = shipment.id AND code.status = %(active)s AND code.valid_until > %(now)s
 WHERE shipment.tracking_number = %(tracking_number)s AND ordr.customer_id = %(customer)s
 """  # noqa: S608 (column names from the models, values as parameters)
-_EVENT_COLUMNS = [field.column for field in TrackingEvent._meta.concrete_fields]
+_TIMELINE = [("event", TrackingEvent)]
 _TIMELINE_SQL = f"""
-SELECT {", ".join(_EVENT_COLUMNS)} FROM orders_trackingevent
-WHERE shipment_id = %s ORDER BY created_at, id
+SELECT {sql.columns(_TIMELINE)} FROM orders_trackingevent AS event
+WHERE event.shipment_id = %s ORDER BY event.created_at, event.id
 """  # noqa: S608 (column names from the model, values as parameters)
 
 
@@ -62,33 +60,19 @@ def tracked_shipment(*, user, tracking_number: str, now: datetime.datetime) -> S
         if row is None:
             return None
         values = iter(row)
-        shipment, order, deliverer, point = (_from_row(model, values) for _alias, model in _JOINED)
+        shipment, order, deliverer, point = sql.instances(_JOINED, values)
         cursor.execute(_TIMELINE_SQL, [shipment.pk])
-        timeline = [
-            TrackingEvent.from_db(
-                connection.alias,
-                [field.attname for field in TrackingEvent._meta.concrete_fields],
-                event,
-            )
-            for event in cursor.fetchall()
-        ]
+        timeline = [sql.instances(_TIMELINE, iter(event))[0] for event in cursor.fetchall()]
     (
         shipment.visible_code_encrypted,
         shipment.visible_code_delivery_day,
         shipment.visible_code_valid_until,
     ) = values
     shipment.order = order
-    shipment.delivered_by = deliverer if deliverer.pk is not None else None
-    shipment.pickup_point = point if point.pk is not None else None
+    shipment.delivered_by = deliverer
+    shipment.pickup_point = point
     shipment.timeline = timeline
     return shipment
-
-
-def _from_row(model, values):
-    fields = model._meta.concrete_fields
-    return model.from_db(
-        connection.alias, [field.attname for field in fields], [next(values) for _ in fields]
-    )
 
 
 def tracked_shipment_with_orm(*, user, tracking_number: str, now) -> Shipment | None:
