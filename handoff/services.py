@@ -61,6 +61,7 @@ from orders.services import (
     tracking_event_add,
 )
 from orders.tasks import send_delivered_receipt, send_parcel_returned_email
+from otpdelivery.background import delay_on_commit_in_background
 from otpdelivery.writes import WriteBatch
 from webhooks.models import EventType
 from webhooks.services import webhook_events_record_many
@@ -346,8 +347,11 @@ def _delivered(
     if shipment.order.retailer_id is not None:
         # Only an order a retailer placed can have its endpoints to tell.
         _tell_retailer([shipment], EventType.DELIVERED, now)
-    # Rule 17: the customer hears when, by whom and where, once the hand-over commits.
-    send_delivered_receipt.delay_on_commit(shipment.pk)
+    # Rule 17: the customer hears when, by whom and where, once the hand-over commits. The
+    # courier's confirmation does not wait on the broker for it: it is published from the
+    # background thread (a publish lost with its process is lost, as one that failed in the
+    # request was before: the receipt has no outbox row).
+    delay_on_commit_in_background(send_delivered_receipt, shipment.pk)
     return shipment
 
 

@@ -8,10 +8,13 @@ row whose task never reached the broker.
 """
 
 import atexit
+import functools
 import logging
 import os
 import queue
 import threading
+
+from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +30,21 @@ _owner_pid: int | None = None
 def run_in_background(work) -> None:
     """Queue `work()` to run soon on this process's background thread; never blocks."""
     _queue().put(work)
+
+
+def delay_on_commit_in_background(task, *args) -> None:
+    """task.delay_on_commit(*args), with the publish on the background thread: the answer
+    does not wait on the broker. Tasks run inline (no broker) run then and there as before.
+    Not for a task whose loss nothing repairs any more than before: a publish that fails
+    is logged either way."""
+
+    def publish():
+        if task.app.conf.task_always_eager:
+            task.delay(*args)
+        else:
+            run_in_background(functools.partial(task.delay, *args))
+
+    transaction.on_commit(publish)
 
 
 def wait_until_idle(timeout: float = DRAIN_SECONDS) -> bool:
