@@ -114,6 +114,10 @@ def bench_environment() -> dict[str, str]:
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "BENCH_BASELINE_VIEW": "true",
         "GUNICORN_BIND": f"127.0.0.1:{PORT}",
+        # No worker recycled mid-run: a new worker's first requests load Django, templates
+        # and the broker's client, which would land on whichever scenario is running (the
+        # faster the pages, the more requests, the more recycling).
+        "GUNICORN_MAX_REQUESTS": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DELIVERY_CODE_ENCRYPTION_KEYS": base64.urlsafe_b64encode(os.urandom(32)).decode(),
         "DELIVERY_CODE_HASH_KEY": secrets.token_urlsafe(32),
@@ -560,6 +564,7 @@ def bench_http(*, parcels: list[dict], customers, couriers) -> None:
     from django.urls import reverse
     from django.utils import timezone
 
+    load_before = " ".join(f"{value:.2f}" for value in os.getloadavg())
     step("signing in customers and couriers")
     customer_cookies = session_cookies(customers)
     courier_cookies = session_cookies([courier.user for courier in couriers])
@@ -670,7 +675,8 @@ def bench_http(*, parcels: list[dict], customers, couriers) -> None:
     baseline = (results["baseline (first)"]["rps"] + results["baseline (last)"]["rps"]) / 2
     say(
         f"HTTP: gunicorn ({_workers()} sync workers) with production settings;"
-        f" wrk, {THREADS} threads, {CONNECTIONS} connections, {SECONDS} s per scenario"
+        f" wrk, {THREADS} threads, {CONNECTIONS} connections, {SECONDS} s per scenario;"
+        f" load average before (1, 5, 15 min): {load_before}"
     )
     for name, figures in results.items():
         say(describe(name, figures))
@@ -893,6 +899,7 @@ def main() -> None:
     say(
         "bench settings: DEBUG off, whitenoise manifest storage, DATABASE_CONN_MAX_AGE=60,"
         f" server-side binding {'on' if binding else 'off'},"
+        " gunicorn workers never recycled (GUNICORN_MAX_REQUESTS=0),"
         " JSON logs; limits raised so that wrong codes are not refused: "
         + ", ".join(f"{name}={value}" for name, value in RAISED_LIMITS.items())
     )
@@ -947,6 +954,8 @@ def main() -> None:
         baseline_cookie=session_cookies(customers[:1])[customers[0].pk],
     )
     say()
+    load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    say(f"load average at the end (1, 5, 15 min): {load}")
     say(f"bench took {time.perf_counter() - started:.0f} s")
 
     result_file = RESULTS_DIR / f"{when:%Y-%m-%dT%H%M}-{socket.gethostname()}.txt"
