@@ -126,7 +126,13 @@ class Stop(models.Model):
         verbose_name_plural = _("stops")
         constraints = [
             models.UniqueConstraint(fields=["route", "position"], name="stop_unique_position"),
-            models.UniqueConstraint(fields=["route", "shipment"], name="stop_unique_shipment"),
+            # Once on a route, unless moved off it (the moved stop stays as the record and
+            # the parcel may come back to the route's end).
+            models.UniqueConstraint(
+                fields=["route", "shipment"],
+                condition=~models.Q(outcome="moved"),
+                name="stop_unique_shipment",
+            ),
             # Rule 14: a parcel is on one courier's route a day (a stop moved away stays as
             # the record of the move).
             models.UniqueConstraint(

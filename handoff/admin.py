@@ -8,7 +8,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, OuterRef, Prefetch, Subquery
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -25,13 +25,13 @@ from codes.admin import ParcelHoldInline, valid_to_display
 from codes.models import CodeEntry, DeliveryCode, ParcelHold
 from couriers.admin import RouteRefused, add_parcel_to_route
 from couriers.models import Courier, PickupPoint, Route, Stop
-from orders.days import local_today
+from orders.days import first_working_day_from, local_today
 from orders.exceptions import IllegalTransition, PickupPointUnavailable
 from orders.models import Order, OrderItem, Shipment, TrackingEvent
 from otpdelivery.admin_mixins import ReadOnlyAdminMixin
 from otpdelivery.http import client_ip
 
-from .exceptions import NotItsDeliveryDay, NotOnARoute, OnAnotherRoute
+from .exceptions import NotItsDeliveryDay, NotOnARoute, OnAnotherRoute, StopFinished
 from .recipients import order_change_recipient
 from .services import (
     OVERRIDE_REASON_MIN_LENGTH,
@@ -180,8 +180,13 @@ def _warn_not_changed(modeladmin, request, shipment, refusal: Exception | None =
         reason = _("it is on another courier's route that day.")
     elif isinstance(refusal, NotOnARoute):
         reason = _("it is on no route of its day.")
+    elif isinstance(refusal, StopFinished):
+        reason = _("its stop on %(day)s is already finished (%(outcome)s).") % {
+            "day": date_format(refusal.stop.day),
+            "outcome": refusal.stop.get_outcome_display().lower(),
+        }
     else:
-        reason = _("it is %(status)s.") % {"status": shipment.get_status_display()}
+        reason = _("it is %(status)s.") % {"status": shipment.get_status_display().lower()}
     modeladmin.message_user(
         request,
         _("%(tracking)s was not changed: %(reason)s") % {"tracking": shipment, "reason": reason},
@@ -232,6 +237,10 @@ class AddToRouteForm(forms.Form):
     )
 
 
+# How far ahead operations may move a parcel's day: further, it should go back to the sender.
+MAX_DAYS_AHEAD = 30
+
+
 class DeliveryDayForm(forms.Form):
     delivery_day = forms.DateField(
         label=_("New delivery day"),
@@ -244,8 +253,15 @@ class DeliveryDayForm(forms.Form):
 
     def clean_delivery_day(self):
         day = self.cleaned_data["delivery_day"]
-        if day < local_today(timezone.now()):
+        today = local_today(timezone.now())
+        if day < today:
             raise forms.ValidationError(_("This day is over: choose today or a later day."))
+        if (day - today).days > MAX_DAYS_AHEAD:
+            raise forms.ValidationError(
+                _("Choose a day within %(days)d days.") % {"days": MAX_DAYS_AHEAD}
+            )
+        if first_working_day_from(day) != day:
+            raise forms.ValidationError(_("Couriers do not deliver on that day."))
         return day
 
 
@@ -287,7 +303,14 @@ class CodeAlertFilter(admin.SimpleListFilter):
         if self.value() == "held_for_operations":
             return queryset.filter(is_held=True)
         if self.value() == "code_locked":
-            return queryset.filter(current_code_status=DeliveryCode.Status.LOCKED)
+            # Locked, and not yet resolved: a new code after the failed attempt does not
+            # close the case (rule 15), its alert does.
+            open_lock = Alert.objects.filter(
+                shipment=OuterRef("pk"), kind=Alert.Kind.CODE_LOCKED, resolved_at__isnull=True
+            )
+            return queryset.filter(
+                Q(current_code_status=DeliveryCode.Status.LOCKED) | Q(Exists(open_lock))
+            )
         return queryset
 
 
@@ -456,7 +479,7 @@ class ShipmentAdmin(admin.ModelAdmin):
             kinds.items(),
         )
 
-    @admin.action(description=_("Release from hold after wrong codes"))
+    @admin.action(description=_("Release from hold after wrong codes"), permissions=["change"])
     def release_hold(self, request, queryset):
         released = 0
         for shipment in queryset:
@@ -518,11 +541,17 @@ class ShipmentAdmin(admin.ModelAdmin):
             )
             return redirect(change_url)
         if request.method == "POST" and form.is_valid():
-            result = shipment_hand_over_by_override(
-                shipment=shipment,
-                context=EntryContext(user=request.user, client_ip=client_ip(request)),
-                reason=form.cleaned_data["reason"],
-            )
+            try:
+                result = shipment_hand_over_by_override(
+                    shipment=shipment,
+                    context=EntryContext(user=request.user, client_ip=client_ip(request)),
+                    reason=form.cleaned_data["reason"],
+                )
+            except REFUSALS:
+                # Taken off the road meanwhile (a failed attempt at this very moment).
+                shipment.refresh_from_db()
+                _warn_not_changed(self, request, shipment)
+                return redirect(change_url)
             if result.outcome == CodeEntry.Outcome.OVERRIDE:
                 self.message_user(
                     request,
@@ -549,7 +578,7 @@ class ShipmentAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/orders/shipment/hand_over.html", context)
 
-    @admin.action(description=_("Mark as shipped"))
+    @admin.action(description=_("Mark as shipped"), permissions=["change"])
     def mark_as_shipped(self, request, queryset):
         # Set-based: one transaction and a fixed number of queries however many are picked.
         result = shipments_mark_shipped(shipments=queryset.only("pk"), actor=request.user)
@@ -567,7 +596,7 @@ class ShipmentAdmin(admin.ModelAdmin):
                 messages.SUCCESS,
             )
 
-    @admin.action(description=_("Mark as out for delivery"))
+    @admin.action(description=_("Mark as out for delivery"), permissions=["change"])
     def mark_as_out_for_delivery(self, request, queryset):
         today = local_today(timezone.now())
         on_todays_route = set(
@@ -632,7 +661,7 @@ class ShipmentAdmin(admin.ModelAdmin):
         }
         return None, TemplateResponse(request, "admin/action_form.html", context)
 
-    @admin.action(description=_("Redirect to a pickup point…"))
+    @admin.action(description=_("Redirect to a pickup point…"), permissions=["change"])
     def redirect_to_pickup_point(self, request, queryset):
         form, page = self._ask(
             request,
@@ -668,7 +697,7 @@ class ShipmentAdmin(admin.ModelAdmin):
             )
         return None
 
-    @admin.action(description=_("Add to route…"))
+    @admin.action(description=_("Add to route…"), permissions=["change"])
     def add_to_route(self, request, queryset):
         days = {shipment.delivery_day for shipment in queryset}
         form, page = self._ask(
@@ -688,10 +717,12 @@ class ShipmentAdmin(admin.ModelAdmin):
         done = 0
         for shipment in queryset:
             try:
-                add_parcel_to_route(route=route, shipment=shipment)
+                added = add_parcel_to_route(route=route, shipment=shipment)
             except RouteRefused as refusal:
                 self.message_user(request, str(refusal), messages.WARNING)
             else:
+                if added:
+                    self.log_change(request, shipment, _("Added to %(route)s.") % {"route": route})
                 done += 1
         if done:
             self.message_user(
@@ -702,7 +733,7 @@ class ShipmentAdmin(admin.ModelAdmin):
             )
         return None
 
-    @admin.action(description=_("Move to another courier's route…"))
+    @admin.action(description=_("Move to another courier's route…"), permissions=["change"])
     def move_to_route(self, request, queryset):
         """Rule 14: the parcel leaves its courier's route of that day (the stop stays there
         as moved) and joins the end of the chosen courier's route."""
@@ -728,6 +759,7 @@ class ShipmentAdmin(admin.ModelAdmin):
             except REFUSALS as refusal:
                 _warn_not_changed(self, request, shipment, refusal)
             else:
+                self.log_change(request, shipment, _("Moved to %(route)s.") % {"route": route})
                 done += 1
         if done:
             self.message_user(
@@ -738,7 +770,7 @@ class ShipmentAdmin(admin.ModelAdmin):
             )
         return None
 
-    @admin.action(description=_("Change delivery day…"))
+    @admin.action(description=_("Change delivery day…"), permissions=["change"])
     def change_delivery_day(self, request, queryset):
         """Rule 13: a new day through the hand-over layer, with its tracking event, a code
         for the new day (emailed) and a place on the courier's route for that day."""

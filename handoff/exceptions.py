@@ -11,6 +11,7 @@ __all__ = [
     "NotYourStop",
     "OnAnotherRoute",
     "PickupPointUnavailable",
+    "StopFinished",
 ]
 
 
@@ -28,6 +29,14 @@ class NotOnARoute(ActionRefused):
 
 class OnAnotherRoute(ActionRefused):
     """The parcel is already on another courier's route that day: operations move it."""
+
+
+class StopFinished(ActionRefused):
+    """The parcel's stop that day is already finished (rule 14): that day is over for it."""
+
+    def __init__(self, stop):
+        super().__init__(f"{stop.shipment_id}'s stop on {stop.day} is already {stop.outcome}.")
+        self.stop = stop
 
 
 class NotYourStop(ActionRefused):

@@ -51,7 +51,7 @@ from couriers.models import Courier, DeliveryAttempt, Route, Stop
 from orders.days import first_working_day_from, last_collection_day, local_today, next_working_day
 from orders.exceptions import IllegalTransition, PickupPointUnavailable
 from orders.models import Shipment, TrackingEvent
-from orders.selectors import missed_deliveries, missed_drops
+from orders.selectors import missed_deliveries, missed_drops, not_sent_out
 from orders.services import (
     BATCH_SIZE,
     shipment_check_move,
@@ -68,7 +68,14 @@ from webhooks.services import webhook_events_record_many
 
 from . import locks
 from .entry_state import door_entry_state
-from .exceptions import ActionRefused, NotItsDeliveryDay, NotOnARoute, NotYourStop, OnAnotherRoute
+from .exceptions import (
+    ActionRefused,
+    NotItsDeliveryDay,
+    NotOnARoute,
+    NotYourStop,
+    OnAnotherRoute,
+    StopFinished,
+)
 
 __all__ = [
     "REFUSALS",
@@ -138,15 +145,20 @@ def _finish_stop(
         writes.update_fields(stop, fields)
 
 
+def _drop_pending_stops(shipment: Shipment, *, keep_day: datetime.date | None = None) -> None:
+    """Stops still to do on days not yet over, but `keep_day`'s, go: the parcel will not be
+    there (a finished or past stop stays as the record of its day)."""
+    Stop.objects.filter(
+        shipment=shipment, outcome=Stop.Outcome.PENDING, day__gte=local_today(timezone.now())
+    ).exclude(day=keep_day).delete()
+
+
 def _place_on_courier_route(
     *, shipment: Shipment, courier_id: int | None, day: datetime.date
 ) -> Stop | None:
     """Rule 14: a parcel given a new day goes to the end of its courier's route for that
-    day, created if needed; pending stops of other days not yet over are dropped (a
-    finished or past stop stays as the record of its day)."""
-    Stop.objects.filter(
-        shipment=shipment, outcome=Stop.Outcome.PENDING, day__gte=local_today(timezone.now())
-    ).exclude(day=day).delete()
+    day, created if needed; its stops still to do on other days are dropped."""
+    _drop_pending_stops(shipment, keep_day=day)
     if courier_id is None:
         return None
     existing = _stop_of_day(shipment, day)
@@ -200,7 +212,7 @@ def shipment_move_to_route(*, shipment: Shipment, route: Route, actor) -> Stop:
         return stop
     if stop is not None:
         if stop.is_finished:
-            raise ActionRefused(f"{shipment}'s stop that day is already {stop.outcome}.")
+            raise StopFinished(stop)
         _finish_stop(stop, outcome=Stop.Outcome.MOVED, shipment=shipment, now=timezone.now())
     if shipment.status not in {Status.SHIPPED, Status.DELIVERY_FAILED, Status.OUT_FOR_DELIVERY}:
         raise ActionRefused(f"{shipment} is {shipment.status}: it goes on no route.")
@@ -314,7 +326,7 @@ def shipment_mark_out_for_delivery(
     if route is not None and stop.route_id != route.pk:
         raise OnAnotherRoute(f"{shipment} is on {stop.route} today.")
     if stop.is_finished:
-        raise ActionRefused(f"{shipment}'s stop today is already {stop.outcome}.")
+        raise StopFinished(stop)
     now = timezone.now()
     shipment_move(shipment=shipment, target=Status.OUT_FOR_DELIVERY, actor=actor, now=now)
     _tell_retailer([shipment], EventType.OUT_FOR_DELIVERY, now)
@@ -567,6 +579,9 @@ def shipment_hand_over_by_override(
             context=context, shipment=shipment, outcome=Outcome.ALREADY_DELIVERED, now=now
         )
         return EntryResult(Outcome.ALREADY_DELIVERED, shipment=shipment, already_done=True)
+    if shipment.status not in {Status.OUT_FOR_DELIVERY, Status.AT_PICKUP_POINT}:
+        # Read under the lock: a failed attempt at this moment took the parcel off the road.
+        raise IllegalTransition(shipment.status, Status.DELIVERED)
     _delivered(
         shipment=shipment,
         actor=context.user,
@@ -701,6 +716,10 @@ def shipment_change_delivery_day(
         return shipment
     if shipment.status not in {Status.SHIPPED, Status.DELIVERY_FAILED}:
         raise ActionRefused(f"{shipment} is {shipment.status}: its day cannot change.")
+    stop = _stop_of_day(shipment, delivery_day)
+    if stop is not None and stop.is_finished:
+        # That day is over for the parcel (a failed attempt today): rule 14 keeps its stop.
+        raise StopFinished(stop)
     return _give_new_day(
         shipment,
         actor=actor,
@@ -765,15 +784,25 @@ def shipment_redirect_to_pickup_point(*, shipment: Shipment, pickup_point, actor
     if not pickup_point.is_active:
         raise PickupPointUnavailable(f"{pickup_point} takes no parcels.")
     shipment.pickup_point = pickup_point
-    shipment.save(update_fields=["pickup_point"])
-    tracking_event_add(
-        shipment=shipment,
-        status=shipment.status,
-        actor=actor,
-        now=timezone.now(),
-        # Stored in English and translated when shown; the point is on the tracking page.
-        note=gettext_noop("Redirected to a pickup point"),
-    )
+    # Stored in English and translated when shown; the point is on the tracking page.
+    note = gettext_noop("Redirected to a pickup point")
+    now = timezone.now()
+    if shipment.status == Status.DELIVERY_FAILED:
+        # Rule 15: after a failed attempt the parcel is on its way to the point again, for
+        # the customer, the retailer and operations alike, not failed a second time.
+        shipment_move(
+            shipment=shipment,
+            target=Status.SHIPPED,
+            actor=actor,
+            now=now,
+            note=note,
+            fields=("pickup_point",),
+        )
+    else:
+        shipment.save(update_fields=["pickup_point"])
+        tracking_event_add(
+            shipment=shipment, status=shipment.status, actor=actor, now=now, note=note
+        )
     return shipment
 
 
@@ -792,6 +821,8 @@ def _arrive_at_pickup_point(*, shipment: Shipment, pickup_point, actor, now) -> 
         fields=("delivery_day",),
     )
     _finish_stop(stop, outcome=Stop.Outcome.DROPPED, shipment=shipment, now=now)
+    # Received at the point: no courier takes it out on a later day.
+    _drop_pending_stops(shipment)
     code_hold_at_pickup_point(
         shipment=shipment, pickup_point=pickup_point, collect_by=shipment.delivery_day, now=now
     )
@@ -893,9 +924,13 @@ def shipments_record_missed_drops(*, now: datetime.datetime | None = None) -> li
     Shipment.objects.filter(pk__in=missed).update(
         status=Status.DELIVERY_FAILED, delivery_day=new_day
     )
-    Stop.objects.filter(shipment_id__in=missed, day__lt=today, outcome=Stop.Outcome.PENDING).update(
-        outcome=Stop.Outcome.MISSED, finished_at=now
+    missed_stops = Stop.objects.filter(
+        shipment_id__in=missed, day__lt=today, outcome=Stop.Outcome.PENDING
     )
+    couriers = dict(missed_stops.values_list("shipment_id", "route__courier_id"))
+    missed_stops.update(outcome=Stop.Outcome.MISSED, finished_at=now)
+    # Rule 14: each goes out again with its courier, on the route of its new day.
+    _place_many_on_courier_routes(missed, couriers=couriers, day=new_day, today=today)
     note = gettext_noop("Not dropped at the pickup point on its day: it goes out again.")
     TrackingEvent.objects.bulk_create(
         (
@@ -906,6 +941,75 @@ def shipments_record_missed_drops(*, now: datetime.datetime | None = None) -> li
     )
     _tell_retailer([Shipment(pk=pk) for pk in missed], EventType.DELIVERY_FAILED, now)
     return missed
+
+
+@transaction.atomic
+def shipments_reschedule_not_sent_out(*, now: datetime.datetime | None = None) -> list[int]:
+    """Rule 8: parcels whose delivery day ended before they went out at all (at the depot,
+    shipped or after a failed attempt) get the first working day not yet over, a fresh
+    code for it where one is needed, and a place on their courier's route that day; the
+    stop they had on the day that ended is kept as missed (rule 14).
+
+    Set-based and idempotent like the other steps: a second run finds nothing left.
+    Returns the ids given a new day."""
+    now = now or timezone.now()
+    today = local_today(now)
+    ids = list(
+        not_sent_out(today=today)
+        .select_for_update(skip_locked=True, no_key=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not ids:
+        return []
+    new_day = first_working_day_from(today)
+    old_stops = Stop.objects.filter(
+        shipment_id__in=ids, day__lt=today, outcome=Stop.Outcome.PENDING
+    )
+    couriers = dict(old_stops.values_list("shipment_id", "route__courier_id"))
+    old_stops.update(outcome=Stop.Outcome.MISSED, finished_at=now)
+    Shipment.objects.filter(pk__in=ids).update(delivery_day=new_day)
+    shipments = list(
+        Shipment.objects.filter(pk__in=ids).only("pk", "status", "requires_code", "delivery_day")
+    )
+    note = gettext_noop("Not sent out on its delivery day: a new delivery day.")
+    TrackingEvent.objects.bulk_create(
+        (TrackingEvent(shipment=s, status=s.status, note=note, created_at=now) for s in shipments),
+        batch_size=BATCH_SIZE,
+    )
+    codes_issue(shipments=[s for s in shipments if s.requires_code], now=now)
+    _place_many_on_courier_routes(ids, couriers=couriers, day=new_day, today=today)
+    return ids
+
+
+def _place_many_on_courier_routes(
+    ids: list[int], *, couriers: dict[int, int], day: datetime.date, today: datetime.date
+) -> None:
+    """The set-based `_place_on_courier_route`: each parcel (locked) at the end of its
+    courier's route for `day`, in id order; pending stops of other days not over go."""
+    Stop.objects.filter(shipment_id__in=ids, outcome=Stop.Outcome.PENDING, day__gte=today).exclude(
+        day=day
+    ).delete()
+    placed = set(
+        Stop.objects.filter(shipment_id__in=ids, day=day)
+        .exclude(outcome=Stop.Outcome.MOVED)
+        .values_list("shipment_id", flat=True)
+    )
+    by_courier: dict[int, list[int]] = defaultdict(list)
+    for shipment_id in ids:
+        if shipment_id not in placed and couriers.get(shipment_id) is not None:
+            by_courier[couriers[shipment_id]].append(shipment_id)
+    for courier_id, shipment_ids in sorted(by_courier.items()):
+        route, _created = Route.objects.get_or_create(courier_id=courier_id, day=day)
+        route = locks.lock_route(route.pk)
+        last = route.stops.aggregate(last=Max("position"))["last"] or 0
+        Stop.objects.bulk_create(
+            (
+                Stop(route=route, shipment_id=shipment_id, day=day, position=last + offset)
+                for offset, shipment_id in enumerate(shipment_ids, start=1)
+            ),
+            batch_size=BATCH_SIZE,
+        )
 
 
 @dataclass(frozen=True)
@@ -925,8 +1029,11 @@ def shipments_day_end(*, now: datetime.datetime | None = None) -> DayEndResult:
     1. expire every active code whose validity has ended (one UPDATE);
     2. record each home delivery still out after its day as missed: a new day, a new code,
        a place on its courier's route;
-    3. parcels for a pickup point not dropped on their day go back to the depot;
-    4. parcels not collected by their last collection day go back to the sender.
+    3. parcels for a pickup point not dropped on their day go back to the depot, each on
+       its courier's route for its new day;
+    4. parcels that never went out on their day get a new day, a new code and a place on
+       their courier's route (counted with the rescheduled);
+    5. parcels not collected by their last collection day go back to the sender.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -943,6 +1050,7 @@ def shipments_day_end(*, now: datetime.datetime | None = None) -> DayEndResult:
             # One parcel's fault must not keep the others waiting; the next run retries it.
             logger.exception("Day-end: could not reschedule parcel id %s", shipment_id)
     drops = shipments_record_missed_drops(now=now)
+    rescheduled += len(shipments_reschedule_not_sent_out(now=now))
     returned = shipments_return_uncollected(now=now)
     logger.info(
         "Day-end: %d codes expired, %d parcels rescheduled, %d missed drops, %d returned",

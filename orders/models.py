@@ -129,6 +129,8 @@ class Shipment(models.Model):
         },
         Status.DELIVERY_FAILED: {
             Status.OUT_FOR_DELIVERY,
+            # Redirected to a pickup point after a failed attempt: on its way there (rule 15).
+            Status.SHIPPED,
             Status.AT_PICKUP_POINT,
             Status.RETURNED,
         },

@@ -36,6 +36,15 @@ def missed_deliveries(*, today) -> QuerySet[Shipment]:
     return still_out_after_their_day(today=today).filter(pickup_point__isnull=True)
 
 
+def not_sent_out(*, today) -> QuerySet[Shipment]:
+    """Parcels whose delivery day ended before they went out at all (waiting at the depot,
+    shipped or after a failed attempt)."""
+    return Shipment.objects.filter(
+        status__in=[Shipment.Status.SHIPPED, Shipment.Status.DELIVERY_FAILED],
+        delivery_day__lt=today,
+    )
+
+
 def missed_drops(*, today) -> QuerySet[Shipment]:
     """Parcels for a pickup point that the courier did not drop off on their day."""
     return still_out_after_their_day(today=today).filter(pickup_point__isnull=False)

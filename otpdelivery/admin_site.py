@@ -9,9 +9,10 @@ alike, so a model added later is covered by declaring its secret fields on the m
 """
 
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.contrib.admin.options import ModelAdmin
 from django.core import checks
-from django.core.exceptions import BadRequest
+from django.core.exceptions import BadRequest, ValidationError
 from django.db import DataError, router, transaction
 from django.db.models.base import ModelBase
 
@@ -111,13 +112,33 @@ class ParameterRangeGuard:
             raise BadRequest("A changelist parameter is out of range.") from error
 
 
+# The largest value a 64-bit primary key column holds.
+_MAX_ID = 2**63 - 1
+
+
+class SelectionGuard:
+    """An action's selection that names no possible row (`abc`, 25 digits) is a 400, not
+    the server error Django answers while it filters by it."""
+
+    def response_action(self, request, queryset, *args, **kwargs):
+        pk = self.model._meta.pk
+        for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+            try:
+                python = pk.to_python(value)
+            except ValidationError as error:
+                raise BadRequest("An action's selection names no row.") from error
+            if isinstance(python, int) and not -_MAX_ID <= python <= _MAX_ID:
+                raise BadRequest("An action's selection is out of range.")
+        return super().response_action(request, queryset, *args, **kwargs)
+
+
 class OperationsAdminSite(admin.AdminSite):
     def register(self, model_or_iterable, admin_class=None, **options):
         admin_class = admin_class or ModelAdmin
         if not issubclass(admin_class, SecretColumnGuard):
             admin_class = type(
                 admin_class.__name__,
-                (SecretColumnGuard, ParameterRangeGuard, admin_class),
+                (SecretColumnGuard, ParameterRangeGuard, SelectionGuard, admin_class),
                 {"__module__": admin_class.__module__},
             )
         if isinstance(model_or_iterable, ModelBase):

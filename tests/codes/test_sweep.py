@@ -4,9 +4,16 @@ import datetime
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from codes.models import DeliveryCode
-from handoff.services import shipment_mark_shipped, shipments_day_end
+from handoff.services import (
+    shipment_add_to_route,
+    shipment_mark_shipped,
+    shipments_day_end,
+    shipments_reschedule_not_sent_out,
+)
 from orders.models import Shipment, TrackingEvent
 from tests.conftest import ROME, TODAY, make_valuable_shipment, plain_code
 from tests.factories import OrderFactory, PickupPointFactory, ShipmentFactory
@@ -57,7 +64,7 @@ def test_sweep_expires_a_code_at_the_instant_its_day_ends(shipped_for_today, tim
     result = shipments_day_end()
 
     assert result.expired == 1
-    assert DeliveryCode.objects.get(shipment=shipped_for_today).status == "expired"
+    assert _statuses(shipped_for_today) == ["expired", "active"]
 
 
 @pytest.mark.parametrize(
@@ -85,7 +92,7 @@ def test_sweep_expires_codes_at_local_midnight_on_daylight_saving_days(
     result = shipments_day_end()
 
     assert result.expired == 1
-    assert DeliveryCode.objects.get(shipment=shipment).status == "expired"
+    assert _statuses(shipment) == ["expired", "active"]
 
 
 def test_missed_delivery_is_recorded_and_moved_to_the_next_working_day(
@@ -178,7 +185,32 @@ def test_a_day_late_sweep_gives_the_same_result_as_two_nightly_runs(
 
     shipments_day_end()
 
-    assert DeliveryCode.objects.get(shipment=shipped_for_today).status == "expired"
+    assert _statuses(shipped_for_today) == ["expired", "active"]
+
+
+def test_a_parcel_never_sent_out_gets_a_code_for_its_new_day(shipped_for_today, time_machine):
+    time_machine.move_to(FRIDAY_SWEEP, tick=False)
+
+    result = shipments_day_end()
+
+    shipped_for_today.refresh_from_db()
+    assert result.rescheduled == 1
+    assert shipped_for_today.status == Shipment.Status.SHIPPED
+    assert shipped_for_today.delivery_day == FRIDAY
+    assert DeliveryCode.objects.get(shipment=shipped_for_today, status="active").delivery_day == (
+        FRIDAY
+    )
+    assert shipments_day_end().rescheduled == 0
+
+
+def _statuses(shipment) -> list[str]:
+    """The parcel's codes, oldest first: the day's end expires the ended one, then gives the
+    parcel that never went out a fresh one for its new day (rule 8)."""
+    return list(
+        DeliveryCode.objects.filter(shipment=shipment)
+        .order_by("pk")
+        .values_list("status", flat=True)
+    )
 
 
 def test_parcel_missed_on_saturday_moves_to_monday(out_for_delivery, time_machine):
@@ -271,8 +303,9 @@ def test_sweep_leaves_delivered_parcels_alone(out_for_delivery, courier, time_ma
 def test_sweep_of_100000_codes_takes_a_bounded_number_of_queries(
     out_for_delivery, time_machine, django_assert_max_num_queries
 ):
-    # Given 100,000 ended codes on parcels that are not out for delivery, and one missed
-    # home delivery: only the missed parcel costs queries of its own.
+    # Given 100,000 ended codes on parcels the day-end has no other work for (the expiry
+    # step measured alone: their own day is later), and one missed home delivery: only the
+    # missed parcel costs queries of its own.
     order = OrderFactory()
     shipments = Shipment.objects.bulk_create(
         [
@@ -280,7 +313,7 @@ def test_sweep_of_100000_codes_takes_a_bounded_number_of_queries(
                 order=order,
                 tracking_number=f"ODBULK{index:06d}",
                 status=Shipment.Status.SHIPPED,
-                delivery_day=TODAY,
+                delivery_day=FRIDAY,
                 requires_code=True,
             )
             for index in range(100_000)
@@ -312,3 +345,27 @@ def test_sweep_of_100000_codes_takes_a_bounded_number_of_queries(
     # The missed parcel's own ended code is expired first, with the others.
     assert (result.expired, result.rescheduled) == (100_001, 1)
     assert not DeliveryCode.objects.filter(status="active", valid_until__lte=FRIDAY_SWEEP).exists()
+
+
+def _never_sent_out(customer, ops, route, count):
+    for _ in range(count):
+        shipment = shipment_mark_shipped(
+            shipment=make_valuable_shipment(customer), actor=ops, delivery_day=TODAY
+        )
+        shipment_add_to_route(shipment=shipment, route=route, actor=ops)
+
+
+def test_parcels_never_sent_out_are_rescheduled_in_a_fixed_number_of_queries(
+    customer, ops, route, time_machine
+):
+    _never_sent_out(customer, ops, route, 2)
+    time_machine.move_to(FRIDAY_SWEEP, tick=False)
+    with CaptureQueriesContext(connection) as few:
+        shipments_reschedule_not_sent_out()
+    _never_sent_out(customer, ops, route, 20)
+    time_machine.move_to(SATURDAY_SWEEP, tick=False)
+    with CaptureQueriesContext(connection) as many:
+        rescheduled = shipments_reschedule_not_sent_out()
+
+    assert len(rescheduled) == 22
+    assert len(many) == len(few)
