@@ -4,7 +4,7 @@ import datetime
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Case, Exists, OuterRef, QuerySet, Subquery, When
 
 from codes.selectors import current_code_of, entry_blocks_in_force, open_holds_of
 from orders.models import Order, Shipment
@@ -72,14 +72,15 @@ def stop_for_courier(*, user, day: datetime.date, tracking_number: str) -> Query
     what its page shows, for get(): the parcel, its customer and its pickup point, the
     point the stop was bound for when it finished, `entry_blocked` (rule 6), `parcel_held`
     and `code_status` (rule 15). A stop moved to another courier is found too (its outcome
-    says so: the page tells the courier why, where a 404 would leave them guessing). One
-    light statement: the route is a subquery, only what the page shows is joined, nothing
-    is sorted."""
+    says so: the page tells the courier why, where a 404 would leave them guessing); when
+    the parcel came back to the route after a move, its stop of now comes first. One light
+    statement: the route is a subquery, only what the page shows is joined."""
     routes = Route.objects.filter(courier__user=user, day=day)
     return (
         Stop.objects.filter(route__in=routes, shipment__tracking_number=tracking_number)
         .select_related("shipment__order__customer", "shipment__pickup_point", "pickup_point")
         .annotate(**_entry_state(user))
+        .order_by(Case(When(outcome=Stop.Outcome.MOVED, then=1), default=0), "-pk")
     )
 
 
@@ -124,12 +125,14 @@ WHERE shipment.tracking_number = %(tracking_number)s
         JOIN couriers_courier AS courier ON courier.id = route.courier_id
         WHERE courier.user_id = %(user)s AND route.day = %(day)s
     )
+ORDER BY stop.outcome = 'moved', stop.id DESC
+LIMIT 1
 """  # noqa: S608 (column names from the models, values as parameters)
 
 
 def todays_stop_for_courier(*, user, day: datetime.date, tracking_number: str) -> Stop | None:
-    """What stop_for_courier(...).get() reads (a parcel is on a route once, moved away or
-    not), or None where it finds nothing."""
+    """What stop_for_courier(...).first() reads (the stop of now before a moved record of
+    the same parcel on the route), or None where it finds nothing."""
     if connection.vendor != "postgresql":
         return stop_for_courier(user=user, day=day, tracking_number=tracking_number).first()
     with connection.cursor() as cursor:

@@ -68,7 +68,7 @@ def test_redirect_records_the_point_on_the_timeline(out_for_delivery, courier, p
     )
 
     assert shipment.pickup_point == pickup_point
-    assert shipment.status == Shipment.Status.DELIVERY_FAILED
+    assert shipment.status == Shipment.Status.SHIPPED  # on its way to the point (rule 15)
     assert shipment.events.last().note == "Redirected to a pickup point"
 
 
