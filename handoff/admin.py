@@ -23,8 +23,7 @@ from django.utils.translation import ngettext
 from alerts.models import Alert
 from codes.admin import ParcelHoldInline, valid_to_display
 from codes.models import CodeEntry, DeliveryCode, ParcelHold
-from couriers.admin import RouteRefused, add_parcel_to_route
-from couriers.models import Courier, PickupPoint, Route, Stop
+from couriers.models import Courier, DeliveryAttempt, PickupPoint, Route, Stop
 from orders.days import first_working_day_from, local_today
 from orders.exceptions import IllegalTransition, PickupPointUnavailable
 from orders.models import Order, OrderItem, Shipment, TrackingEvent
@@ -37,6 +36,7 @@ from .services import (
     OVERRIDE_REASON_MIN_LENGTH,
     REFUSALS,
     EntryContext,
+    shipment_add_to_route,
     shipment_change_delivery_day,
     shipment_hand_over_by_override,
     shipment_mark_out_for_delivery,
@@ -717,7 +717,7 @@ class ShipmentAdmin(admin.ModelAdmin):
         done = 0
         for shipment in queryset:
             try:
-                added = add_parcel_to_route(route=route, shipment=shipment)
+                added = add_parcel_to_route(route=route, shipment=shipment, actor=request.user)
             except RouteRefused as refusal:
                 self.message_user(request, str(refusal), messages.WARNING)
             else:
@@ -807,3 +807,156 @@ class ShipmentAdmin(admin.ModelAdmin):
                 messages.SUCCESS,
             )
         return None
+
+
+# --- Routes: a record of each courier's day, stops added through the layer ---------------
+
+
+class StopInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """The route's stops as a record: added by tracking number, never edited here. Each
+    shows what happened at it (rule 14), and apart from that where the parcel is now."""
+
+    model = Stop
+    extra = 0
+    fields = ["position", "tracking_number", "outcome", "record", "finished_at", "parcel_now"]
+    readonly_fields = fields
+    ordering = ["position"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("shipment", "pickup_point")
+
+    @admin.display(description=_("tracking number"))
+    def tracking_number(self, stop):
+        return stop.shipment.tracking_number
+
+    @admin.display(description=_("what happened here"))
+    def record(self, stop):
+        """The reason of a failed attempt, or the point a dropped or redirected parcel was
+        bound for, as the stop kept them."""
+        if stop.outcome == Stop.Outcome.FAILED and stop.note:
+            return DeliveryAttempt.Reason(stop.note).label
+        if stop.pickup_point is not None:
+            return stop.pickup_point.name
+        return "-"
+
+    @admin.display(description=_("parcel now"))
+    def parcel_now(self, stop):
+        return stop.shipment.get_status_display()
+
+
+class RouteRefused(Exception):
+    """Why a parcel cannot go on a route, in words for operations."""
+
+
+def add_parcel_to_route(*, route: Route, shipment: Shipment, actor) -> bool:
+    """Put the parcel at the end of the route through the hand-over layer (rule 14). False
+    when it is on this route already (as done); RouteRefused, in words for operations,
+    when the layer refuses."""
+    already = (
+        Stop.objects.filter(route=route, shipment=shipment)
+        .exclude(outcome=Stop.Outcome.MOVED)
+        .exists()
+    )
+    try:
+        shipment_add_to_route(shipment=shipment, route=route, actor=actor)
+    except OnAnotherRoute as refusal:
+        other = (
+            Stop.objects.filter(shipment=shipment, day=route.day)
+            .exclude(outcome=Stop.Outcome.MOVED)
+            .select_related("route__courier__user")
+            .first()
+        )
+        raise RouteRefused(
+            _("%(tracking)s is already on %(courier)s's route that day.")
+            % {"tracking": shipment, "courier": other.route.courier if other else "-"}
+        ) from refusal
+    except NotItsDeliveryDay as refusal:
+        shipment.refresh_from_db()
+        raise RouteRefused(
+            _("%(tracking)s is due on %(day)s, not on %(route_day)s.")
+            % {
+                "tracking": shipment,
+                "day": date_format(shipment.delivery_day) if shipment.delivery_day else "-",
+                "route_day": date_format(route.day),
+            }
+        ) from refusal
+    except REFUSALS as refusal:
+        shipment.refresh_from_db()
+        raise RouteRefused(
+            _("%(tracking)s is %(status)s: it goes on no route.")
+            % {"tracking": shipment, "status": shipment.get_status_display().lower()}
+        ) from refusal
+    return not already
+
+
+class AddParcelForm(forms.Form):
+    tracking_number = forms.CharField(label=_("Tracking number"), max_length=20)
+
+    def clean_tracking_number(self):
+        tracking = self.cleaned_data["tracking_number"].strip().upper().replace(" ", "")
+        shipment = Shipment.objects.filter(tracking_number=tracking).first()
+        if shipment is None:
+            raise forms.ValidationError(_("No parcel has this tracking number."))
+        self.shipment = shipment
+        return tracking
+
+
+@admin.register(Route)
+class RouteAdmin(admin.ModelAdmin):
+    list_display = ["courier", "day"]
+    list_filter = ["day", "courier"]
+    search_fields = ["courier__user__username", "stops__shipment__tracking_number"]
+    list_select_related = ["courier__user"]
+    inlines = [StopInline]
+    change_form_template = "admin/couriers/route/change_form.html"
+
+    def get_readonly_fields(self, request, obj=None):
+        # A route's courier and day are what its stops were planned for.
+        return ["courier", "day"] if obj is not None else []
+
+    def get_urls(self):
+        add_parcel = path(
+            "<path:object_id>/add-parcel/",
+            self.admin_site.admin_view(self.add_parcel_view),
+            name="couriers_route_add_parcel",
+        )
+        return [add_parcel, *super().get_urls()]
+
+    def add_parcel_view(self, request, object_id):
+        """A stop is added by the parcel's tracking number, never by a database id."""
+        route = self.get_object(request, object_id)
+        if route is None:
+            raise Http404
+        if not self.has_change_permission(request, route):
+            raise PermissionDenied
+        change_url = reverse("admin:couriers_route_change", args=[route.pk])
+        form = AddParcelForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                added = add_parcel_to_route(route=route, shipment=form.shipment, actor=request.user)
+            except RouteRefused as refusal:
+                form.add_error("tracking_number", str(refusal))
+            else:
+                if added:
+                    self.log_change(
+                        request, form.shipment, _("Added to %(route)s.") % {"route": route}
+                    )
+                self.message_user(
+                    request,
+                    _("%(tracking)s is on %(route)s.")
+                    % {"tracking": form.shipment, "route": route},
+                    messages.SUCCESS,
+                )
+                return redirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Add a parcel to %(route)s") % {"route": route},
+            "intro": _(
+                "The parcel goes at the end of the route. It must be due on the route's day."
+            ),
+            "form": form,
+            "submit_label": _("Add to route"),
+            "back_url": change_url,
+        }
+        return TemplateResponse(request, "admin/action_form.html", context)

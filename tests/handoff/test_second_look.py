@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from alerts.models import Alert
 from codes.models import DeliveryCode
-from couriers.models import Stop
+from couriers.models import Route, Stop
 from handoff.exceptions import StopFinished
 from handoff.services import (
     REFUSALS,
@@ -313,3 +313,24 @@ def test_a_parcel_received_at_its_point_leaves_its_later_route(
     shipment_receive_at_pickup_point(shipment=shipment, pickup_point=pickup_point, actor=operator)
 
     assert not Stop.objects.filter(shipment=shipment, outcome="pending").exists()
+
+
+def test_the_route_page_adds_a_parcel_back_after_it_was_moved_off(
+    ops_client, out_for_delivery, route, carla, ops
+):
+    shipment_move_to_route(
+        shipment=out_for_delivery, route=RouteFactory(courier=carla, day=TODAY), actor=ops
+    )
+    shipment_move_to_route(shipment=out_for_delivery, route=route, actor=ops)
+    shipment_move_to_route(
+        shipment=out_for_delivery, route=Route.objects.get(courier=carla, day=TODAY), actor=ops
+    )
+
+    response = ops_client.post(
+        reverse("admin:couriers_route_add_parcel", args=[route.pk]),
+        {"tracking_number": out_for_delivery.tracking_number},
+    )
+
+    # Refused in words (it is on Carla's route now), never a server error.
+    assert response.status_code == 200
+    assert "already on" in response.content.decode()
