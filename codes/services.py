@@ -401,13 +401,16 @@ def code_find_at_pickup_point(*, pickup_point, plain: str) -> DeliveryCode | Non
         current = current_code_of(code.shipment).values_list("pk", flat=True).first()
         if current == code.pk:
             return code
-    # Any code of a parcel waiting here, wherever it was issued (the door's code from the
-    # shipping email, a code of an earlier collection day): the parcel it names is found.
+    # Any code of a parcel waiting here or already collected here, wherever it was issued
+    # (the door's code from the shipping email, a code of an earlier collection day): the
+    # parcel it names is found, and an earlier code is told apart without counting (rule
+    # 16). A parcel still on its way here is not found: its code is a guess until it has
+    # arrived, so that nobody learns codes of parcels to come without being counted.
     return (
         DeliveryCode.objects.filter(
             code_hash=code_hash,
             shipment__pickup_point=pickup_point,
-            shipment__status=Shipment.Status.AT_PICKUP_POINT,
+            shipment__status__in=[Shipment.Status.AT_PICKUP_POINT, Shipment.Status.DELIVERED],
         )
         .select_related("shipment")
         .order_by("-issued_at", "-pk")

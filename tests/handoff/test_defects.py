@@ -172,6 +172,39 @@ def test_an_earlier_code_at_the_counter_is_refused_and_not_counted_against_the_o
     assert not CodeEntry.objects.filter(outcome=CodeEntry.Outcome.WRONG).exists()
 
 
+def test_an_earlier_code_of_a_parcel_collected_here_is_not_counted_against_the_operator(
+    client, operator, pickup_point, customer, ops
+):
+    shipment = make_valuable_shipment(customer)
+    Shipment.objects.filter(pk=shipment.pk).update(pickup_point=pickup_point)
+    shipment_mark_shipped(shipment=shipment, actor=ops, delivery_day=TODAY)
+    shipping_code = plain_code(shipment)
+    DeliveryCode.objects.filter(shipment=shipment).update(
+        valid_until=datetime.datetime(2026, 11, 26, 9, tzinfo=ROME)
+    )
+    shipment_receive_at_pickup_point(shipment=shipment, pickup_point=pickup_point, actor=operator)
+    client.force_login(operator)
+    client.post(reverse("pickup_point", args=[pickup_point.pk]), {"code": plain_code(shipment)})
+
+    client.post(reverse("pickup_point", args=[pickup_point.pk]), {"code": shipping_code})
+
+    assert not CodeEntry.objects.filter(outcome=CodeEntry.Outcome.WRONG).exists()
+
+
+def test_the_code_of_a_parcel_still_on_its_way_to_the_point_counts_as_a_guess_there(
+    client, operator, pickup_point, customer, ops
+):
+    shipment = make_valuable_shipment(customer)
+    Shipment.objects.filter(pk=shipment.pk).update(pickup_point=pickup_point)
+    shipment_mark_shipped(shipment=shipment, actor=ops, delivery_day=TODAY)
+    client.force_login(operator)
+
+    client.post(reverse("pickup_point", args=[pickup_point.pk]), {"code": plain_code(shipment)})
+
+    # Not an oracle for codes of parcels to come: counted like any guess.
+    assert CodeEntry.objects.filter(outcome=CodeEntry.Outcome.WRONG).count() == 1
+
+
 # --- Rules 13 and 14: out on its day, on one route, and the route keeps the day's record ---
 
 
