@@ -25,7 +25,6 @@ from codes.admin import ParcelHoldInline, valid_to_display
 from codes.models import CodeEntry, DeliveryCode, ParcelHold
 from couriers.models import Courier, DeliveryAttempt, PickupPoint, Route, Stop
 from orders.days import first_working_day_from, local_today
-from orders.exceptions import IllegalTransition, PickupPointUnavailable
 from orders.models import Order, OrderItem, Shipment, TrackingEvent
 from otpdelivery.admin_mixins import ReadOnlyAdminMixin
 from otpdelivery.http import client_ip
@@ -236,9 +235,24 @@ class AddToRouteForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
     )
 
+    def clean_day(self):
+        return _day_ahead(self.cleaned_data["day"])
+
 
 # How far ahead operations may move a parcel's day: further, it should go back to the sender.
 MAX_DAYS_AHEAD = 30
+
+
+def _day_ahead(day):
+    """A day operations may plan a parcel for: today or later, within MAX_DAYS_AHEAD."""
+    today = local_today(timezone.now())
+    if day < today:
+        raise forms.ValidationError(_("This day is over: choose today or a later day."))
+    if (day - today).days > MAX_DAYS_AHEAD:
+        raise forms.ValidationError(
+            _("Choose a day within %(days)d days.") % {"days": MAX_DAYS_AHEAD}
+        )
+    return day
 
 
 class DeliveryDayForm(forms.Form):
@@ -252,14 +266,7 @@ class DeliveryDayForm(forms.Form):
     )
 
     def clean_delivery_day(self):
-        day = self.cleaned_data["delivery_day"]
-        today = local_today(timezone.now())
-        if day < today:
-            raise forms.ValidationError(_("This day is over: choose today or a later day."))
-        if (day - today).days > MAX_DAYS_AHEAD:
-            raise forms.ValidationError(
-                _("Choose a day within %(days)d days.") % {"days": MAX_DAYS_AHEAD}
-            )
+        day = _day_ahead(self.cleaned_data["delivery_day"])
         if first_working_day_from(day) != day:
             raise forms.ValidationError(_("Couriers do not deliver on that day."))
         return day
@@ -598,37 +605,13 @@ class ShipmentAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Mark as out for delivery"), permissions=["change"])
     def mark_as_out_for_delivery(self, request, queryset):
-        today = local_today(timezone.now())
-        on_todays_route = set(
-            Stop.objects.filter(shipment__in=queryset, route__day=today).values_list(
-                "shipment_id", flat=True
-            )
+        # Rule 13: out only on the parcel's day, and only on a route of that day; the layer
+        # refuses anything else and the refusal is told.
+        done = self._each(
+            request,
+            queryset,
+            lambda shipment: shipment_mark_out_for_delivery(shipment=shipment, actor=request.user),
         )
-        done = 0
-        for shipment in queryset:
-            # Rule 13: out only on the parcel's day, and only on a route of that day.
-            if shipment.delivery_day is not None and shipment.delivery_day > today:
-                self.message_user(
-                    request,
-                    _("%(tracking)s was not changed: it is due on %(day)s, not today.")
-                    % {"tracking": shipment, "day": date_format(shipment.delivery_day)},
-                    messages.WARNING,
-                )
-                continue
-            if shipment.pk not in on_todays_route:
-                self.message_user(
-                    request,
-                    _("%(tracking)s was not changed: it is on no route of today.")
-                    % {"tracking": shipment},
-                    messages.WARNING,
-                )
-                continue
-            try:
-                shipment_mark_out_for_delivery(shipment=shipment, actor=request.user)
-            except REFUSALS as refusal:
-                _warn_not_changed(self, request, shipment, refusal)
-            else:
-                done += 1
         if done:
             self.message_user(
                 request,
@@ -638,6 +621,51 @@ class ShipmentAdmin(admin.ModelAdmin):
                     done,
                 )
                 % {"count": done},
+                messages.SUCCESS,
+            )
+
+    def _each(self, request, queryset, act) -> int:
+        """`act` on each selected parcel, through the hand-over layer; a refusal is told to
+        operations, never raised. Returns how many were done."""
+        done = 0
+        for shipment in queryset:
+            try:
+                act(shipment)
+            except REFUSALS as refusal:
+                _warn_not_changed(self, request, shipment, refusal)
+            else:
+                done += 1
+        return done
+
+    def _ask_route(self, request, queryset, *, action, title, submit_label):
+        """The courier and day of a route, asked on an intermediate page: (route, None)
+        once given, (None, the page) until then."""
+        days = {shipment.delivery_day for shipment in queryset}
+        form, page = self._ask(
+            request,
+            queryset,
+            form_class=AddToRouteForm,
+            action=action,
+            title=title,
+            submit_label=submit_label,
+            initial={"day": days.pop() if len(days) == 1 else None},
+        )
+        if page is not None:
+            return None, page
+        route, _created = Route.objects.get_or_create(
+            courier=form.cleaned_data["courier"], day=form.cleaned_data["day"]
+        )
+        return route, None
+
+    def _on_route(self, request, done: int, route) -> None:
+        if not route.stops.exists():
+            # Every parcel was refused: no empty route is left behind.
+            route.delete()
+        if done:
+            self.message_user(
+                request,
+                ngettext("%(count)d parcel on %(route)s.", "%(count)d parcels on %(route)s.", done)
+                % {"count": done, "route": route},
                 messages.SUCCESS,
             )
 
@@ -674,16 +702,13 @@ class ShipmentAdmin(admin.ModelAdmin):
         if page is not None:
             return page
         point = form.cleaned_data["pickup_point"]
-        done = 0
-        for shipment in queryset:
-            try:
-                shipment_redirect_to_pickup_point(
-                    shipment=shipment, pickup_point=point, actor=request.user
-                )
-            except (IllegalTransition, PickupPointUnavailable):
-                _warn_not_changed(self, request, shipment)
-            else:
-                done += 1
+        done = self._each(
+            request,
+            queryset,
+            lambda shipment: shipment_redirect_to_pickup_point(
+                shipment=shipment, pickup_point=point, actor=request.user
+            ),
+        )
         if done:
             self.message_user(
                 request,
@@ -699,21 +724,15 @@ class ShipmentAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Add to route…"), permissions=["change"])
     def add_to_route(self, request, queryset):
-        days = {shipment.delivery_day for shipment in queryset}
-        form, page = self._ask(
+        route, page = self._ask_route(
             request,
             queryset,
-            form_class=AddToRouteForm,
             action="add_to_route",
             title=_("Add to a courier's route"),
             submit_label=_("Add to route"),
-            initial={"day": days.pop() if len(days) == 1 else None},
         )
         if page is not None:
             return page
-        route, _created = Route.objects.get_or_create(
-            courier=form.cleaned_data["courier"], day=form.cleaned_data["day"]
-        )
         done = 0
         for shipment in queryset:
             try:
@@ -724,50 +743,28 @@ class ShipmentAdmin(admin.ModelAdmin):
                 if added:
                     self.log_change(request, shipment, _("Added to %(route)s.") % {"route": route})
                 done += 1
-        if done:
-            self.message_user(
-                request,
-                ngettext("%(count)d parcel on %(route)s.", "%(count)d parcels on %(route)s.", done)
-                % {"count": done, "route": route},
-                messages.SUCCESS,
-            )
+        self._on_route(request, done, route)
         return None
 
     @admin.action(description=_("Move to another courier's route…"), permissions=["change"])
     def move_to_route(self, request, queryset):
         """Rule 14: the parcel leaves its courier's route of that day (the stop stays there
         as moved) and joins the end of the chosen courier's route."""
-        days = {shipment.delivery_day for shipment in queryset}
-        form, page = self._ask(
+        route, page = self._ask_route(
             request,
             queryset,
-            form_class=AddToRouteForm,
             action="move_to_route",
             title=_("Move to another courier's route"),
             submit_label=_("Move"),
-            initial={"day": days.pop() if len(days) == 1 else None},
         )
         if page is not None:
             return page
-        route, _created = Route.objects.get_or_create(
-            courier=form.cleaned_data["courier"], day=form.cleaned_data["day"]
-        )
-        done = 0
-        for shipment in queryset:
-            try:
-                shipment_move_to_route(shipment=shipment, route=route, actor=request.user)
-            except REFUSALS as refusal:
-                _warn_not_changed(self, request, shipment, refusal)
-            else:
-                self.log_change(request, shipment, _("Moved to %(route)s.") % {"route": route})
-                done += 1
-        if done:
-            self.message_user(
-                request,
-                ngettext("%(count)d parcel on %(route)s.", "%(count)d parcels on %(route)s.", done)
-                % {"count": done, "route": route},
-                messages.SUCCESS,
-            )
+
+        def move(shipment):
+            shipment_move_to_route(shipment=shipment, route=route, actor=request.user)
+            self.log_change(request, shipment, _("Moved to %(route)s.") % {"route": route})
+
+        self._on_route(request, self._each(request, queryset, move), route)
         return None
 
     @admin.action(description=_("Change delivery day…"), permissions=["change"])
@@ -785,16 +782,13 @@ class ShipmentAdmin(admin.ModelAdmin):
         if page is not None:
             return page
         day = form.cleaned_data["delivery_day"]
-        done = 0
-        for shipment in queryset:
-            try:
-                shipment_change_delivery_day(
-                    shipment=shipment, delivery_day=day, actor=request.user
-                )
-            except REFUSALS as refusal:
-                _warn_not_changed(self, request, shipment, refusal)
-            else:
-                done += 1
+        done = self._each(
+            request,
+            queryset,
+            lambda shipment: shipment_change_delivery_day(
+                shipment=shipment, delivery_day=day, actor=request.user
+            ),
+        )
         if done:
             self.message_user(
                 request,

@@ -29,7 +29,7 @@ from alerts.services import alert_open
 from codes import tokens
 from codes.exceptions import CodeEntryNotAllowed, OverrideReasonMissing
 from codes.lifecycle import parcel_hold_release
-from codes.models import CodeEntry
+from codes.models import CodeEntry, DeliveryCode
 from codes.services import (
     EntryContext,
     EntryResult,
@@ -205,6 +205,8 @@ def shipment_move_to_route(*, shipment: Shipment, route: Route, actor) -> Stop:
     end. Already on this route: its stop, as done."""
     locks.lock_person(actor)
     shipment = locks.lock_shipment(shipment.pk)
+    if shipment.status not in {Status.SHIPPED, Status.DELIVERY_FAILED, Status.OUT_FOR_DELIVERY}:
+        raise ActionRefused(f"{shipment} is {shipment.status}: it goes on no route.")
     if shipment.delivery_day != route.day:
         raise NotItsDeliveryDay(f"{shipment} is due on {shipment.delivery_day}, not {route.day}.")
     stop = _stop_of_day(shipment, route.day)
@@ -214,8 +216,6 @@ def shipment_move_to_route(*, shipment: Shipment, route: Route, actor) -> Stop:
         if stop.is_finished:
             raise StopFinished(stop)
         _finish_stop(stop, outcome=Stop.Outcome.MOVED, shipment=shipment, now=timezone.now())
-    if shipment.status not in {Status.SHIPPED, Status.DELIVERY_FAILED, Status.OUT_FOR_DELIVERY}:
-        raise ActionRefused(f"{shipment} is {shipment.status}: it goes on no route.")
     return _append_stop(shipment=shipment, route=route)
 
 
@@ -505,6 +505,13 @@ def shipment_hand_over_at_counter(
             result = code_entry_wrong_without_parcel(context=context, now=now)
             return _alert_operations(result, context=context, now=now)
         shipment = locks.lock_shipment(code.shipment_id)
+        if shipment.is_delivered and code.status != DeliveryCode.Status.USED:
+            # An earlier code of a parcel already collected here (rule 16): told apart, not
+            # counted, and never the "hand it over" page of the code that released it.
+            code_entry_record(
+                context=context, shipment=shipment, outcome=Outcome.EARLIER_CODE, now=now
+            )
+            return EntryResult(Outcome.EARLIER_CODE, shipment=shipment)
         if shipment.is_delivered:
             code_entry_record(
                 context=context, shipment=shipment, outcome=Outcome.ALREADY_DELIVERED, now=now

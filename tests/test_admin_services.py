@@ -86,7 +86,7 @@ def test_out_for_delivery_is_refused_for_tomorrows_parcel_on_todays_route(
 
     shipped_for_tomorrow.refresh_from_db()
     assert shipped_for_tomorrow.status == Shipment.Status.SHIPPED
-    assert any("not today" in message for message in _messages(response))
+    assert any("is due on" in message for message in _messages(response))
     assert not TrackingEvent.objects.filter(status=Shipment.Status.OUT_FOR_DELIVERY).exists()
 
 
@@ -95,7 +95,7 @@ def test_out_for_delivery_is_refused_for_a_parcel_on_no_route_today(ops_client, 
 
     shipped_for_today.refresh_from_db()
     assert shipped_for_today.status == Shipment.Status.SHIPPED
-    assert any("no route of today" in message for message in _messages(response))
+    assert any("on no route of its day" in message for message in _messages(response))
 
 
 def test_out_for_delivery_on_its_day_and_its_route_goes_out(ops_client, shipped_for_today, route):

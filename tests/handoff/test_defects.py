@@ -186,9 +186,11 @@ def test_an_earlier_code_of_a_parcel_collected_here_is_not_counted_against_the_o
     client.force_login(operator)
     client.post(reverse("pickup_point", args=[pickup_point.pk]), {"code": plain_code(shipment)})
 
-    client.post(reverse("pickup_point", args=[pickup_point.pk]), {"code": shipping_code})
+    response = client.post(reverse("pickup_point", args=[pickup_point.pk]), {"code": shipping_code})
 
     assert not CodeEntry.objects.filter(outcome=CodeEntry.Outcome.WRONG).exists()
+    # Told apart, never the page that says to hand the parcel over.
+    assert "earlier code of this parcel" in response.content.decode()
 
 
 def test_the_code_of_a_parcel_still_on_its_way_to_the_point_counts_as_a_guess_there(

@@ -334,3 +334,30 @@ def test_the_route_page_adds_a_parcel_back_after_it_was_moved_off(
     # Refused in words (it is on Carla's route now), never a server error.
     assert response.status_code == 200
     assert "already on" in response.content.decode()
+
+
+def test_a_refused_move_leaves_no_empty_route_behind(ops_client, shipped_for_today, carla):
+    response = _action(
+        ops_client,
+        "move_to_route",
+        [shipped_for_today],
+        apply="1",
+        courier=carla.pk,
+        day=TOMORROW.isoformat(),
+    )
+
+    assert any("was not changed" in message for message in _messages(response))
+    assert not Route.objects.filter(courier=carla).exists()
+
+
+def test_moving_a_parcel_waiting_at_its_point_says_where_it_is(ops_client, at_pickup_point, carla):
+    response = _action(
+        ops_client,
+        "move_to_route",
+        [at_pickup_point],
+        apply="1",
+        courier=carla.pk,
+        day=TODAY.isoformat(),
+    )
+
+    assert any("at the pickup point" in message for message in _messages(response))
