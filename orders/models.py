@@ -17,7 +17,8 @@ def new_tracking_number() -> str:
 
 
 def new_order_number() -> str:
-    return "A" + "".join(secrets.choice("0123456789") for _ in range(8))
+    """Ten random digits: a clash is rare, and Order.save draws again when one happens."""
+    return "A" + "".join(secrets.choice("0123456789") for _ in range(10))
 
 
 class Order(models.Model):
@@ -65,6 +66,16 @@ class Order(models.Model):
 
     def __str__(self):
         return self.number
+
+    def save(self, *args, **kwargs):
+        # A drawn number already taken (1 in 10,000 per order once there are a million) is drawn
+        # again instead of ending in a unique-constraint error for the retailer or the demo.
+        if self._state.adding:
+            for _attempt in range(5):
+                if not Order.objects.filter(number=self.number).exists():
+                    break
+                self.number = new_order_number()
+        super().save(*args, **kwargs)
 
     def value(self) -> Decimal:
         total = self.items.aggregate(total=Sum(F("unit_price") * F("quantity")))["total"]

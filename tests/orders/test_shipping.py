@@ -147,3 +147,18 @@ def test_revoked_code_is_not_emailed(ops, django_capture_on_commit_callbacks):
     callbacks[0]()
 
     assert mail.outbox == []
+
+
+def test_an_order_number_already_taken_is_drawn_again(customer):
+    from orders.models import Order
+
+    first = Order.objects.create(customer=customer, email=customer.email, delivery_address="x")
+
+    second = Order(
+        number=first.number, customer=customer, email=customer.email, delivery_address="y"
+    )
+    second.save()
+
+    assert second.number != first.number
+    assert second.number.startswith("A")
+    assert len(second.number) == 11
