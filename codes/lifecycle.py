@@ -38,12 +38,17 @@ def wrong_entry_alerts(
     """
     if code.wrong_attempts == 1:
         code_email_request(code=code, purpose=Purpose.WRONG_CODE, now=now, writes=writes)
-    if code.status == DeliveryCode.Status.LOCKED:
-        code_email_request(code=code, purpose=Purpose.LOCKED, now=now, writes=writes)
     # The caller counted this entry under the parcel's lock: the count is current.
+    holds_now = shipment.wrong_code_entries >= settings.PARCEL_MAX_WRONG_ATTEMPTS and (
+        not parcel_is_held(shipment=shipment)
+    )
+    if code.status == DeliveryCode.Status.LOCKED and not holds_now:
+        # Not when this entry also holds the parcel: "a new code with the next delivery
+        # day" would contradict the hold's email, which says all the customer needs.
+        code_email_request(code=code, purpose=Purpose.LOCKED, now=now, writes=writes)
     if shipment.wrong_code_entries < settings.PARCEL_MAX_WRONG_ATTEMPTS:
         return False
-    if not parcel_is_held(shipment=shipment):
+    if holds_now:
         ParcelHold.objects.create(
             shipment=shipment, held_at=now, wrong_code_entries=shipment.wrong_code_entries
         )

@@ -153,6 +153,25 @@ def test_hold_survives_a_new_code(out_for_delivery, courier, ops, time_machine):
     assert out_for_delivery.wrong_code_entries == 10
 
 
+def test_the_entry_that_locks_the_code_and_holds_the_parcel_sends_only_the_hold_email(
+    out_for_delivery, courier, ops, time_machine, django_capture_on_commit_callbacks
+):
+    _enter_wrong(out_for_delivery, courier, 5)
+    shipment_record_failed_attempt(
+        shipment=out_for_delivery, courier=courier, reason=DeliveryAttempt.Reason.NO_CODE
+    )
+    out_again_on_its_day(out_for_delivery, ops, time_machine)
+    _enter_wrong(out_for_delivery, courier, 4)
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _enter_wrong(out_for_delivery, courier, 1)
+
+    # "A new code with the next delivery day" would contradict the hold.
+    assert len(_emails(out_for_delivery, "held for checks")) == 1
+    assert _emails(out_for_delivery, "Delivery code locked") == []
+
+
 def test_held_entry_is_recorded_but_not_counted(out_for_delivery, courier, settings):
     settings.PARCEL_MAX_WRONG_ATTEMPTS = 2
     _enter_wrong(out_for_delivery, courier, 2)
