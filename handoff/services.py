@@ -145,27 +145,43 @@ def _finish_stop(
         writes.update_fields(stop, fields)
 
 
-def _drop_pending_stops(shipment: Shipment, *, keep_day: datetime.date | None = None) -> None:
-    """Stops still to do on days not yet over, but `keep_day`'s, go: the parcel will not be
+def _drop_pending_stops(
+    shipment_ids: list[int], *, today: datetime.date, keep_day: datetime.date | None = None
+) -> None:
+    """Stops still to do on days not yet over, but `keep_day`'s, go: the parcels will not be
     there (a finished or past stop stays as the record of its day)."""
     Stop.objects.filter(
-        shipment=shipment, outcome=Stop.Outcome.PENDING, day__gte=local_today(timezone.now())
+        shipment_id__in=shipment_ids, outcome=Stop.Outcome.PENDING, day__gte=today
     ).exclude(day=keep_day).delete()
 
 
-def _place_on_courier_route(
-    *, shipment: Shipment, courier_id: int | None, day: datetime.date
-) -> Stop | None:
-    """Rule 14: a parcel given a new day goes to the end of its courier's route for that
-    day, created if needed; its stops still to do on other days are dropped."""
-    _drop_pending_stops(shipment, keep_day=day)
-    if courier_id is None:
-        return None
-    existing = _stop_of_day(shipment, day)
-    if existing is not None:
-        return existing
-    route, _created = Route.objects.get_or_create(courier_id=courier_id, day=day)
-    return _append_stop(shipment=shipment, route=route)
+def _place_on_courier_routes(
+    shipment_ids: list[int], *, couriers: dict[int, int], day: datetime.date, today: datetime.date
+) -> None:
+    """Rule 14: parcels (locked) given a new day go to the end of their courier's route for
+    that day, created if needed, in id order; their stops still to do on other days not
+    over are dropped. One parcel or a day's end of them, in the same statements."""
+    _drop_pending_stops(shipment_ids, today=today, keep_day=day)
+    placed = set(
+        Stop.objects.filter(shipment_id__in=shipment_ids, day=day)
+        .exclude(outcome=Stop.Outcome.MOVED)
+        .values_list("shipment_id", flat=True)
+    )
+    by_courier: dict[int, list[int]] = defaultdict(list)
+    for shipment_id in shipment_ids:
+        if shipment_id not in placed and couriers.get(shipment_id) is not None:
+            by_courier[couriers[shipment_id]].append(shipment_id)
+    for courier_id, ids in sorted(by_courier.items()):
+        route, _created = Route.objects.get_or_create(courier_id=courier_id, day=day)
+        route = locks.lock_route(route.pk)
+        last = route.stops.aggregate(last=Max("position"))["last"] or 0
+        Stop.objects.bulk_create(
+            (
+                Stop(route=route, shipment_id=shipment_id, day=day, position=last + offset)
+                for offset, shipment_id in enumerate(ids, start=1)
+            ),
+            batch_size=BATCH_SIZE,
+        )
 
 
 def _its_courier_id(shipment: Shipment) -> int | None:
@@ -649,7 +665,9 @@ def _give_new_day(
         )
     if shipment.requires_code:
         code_issue(shipment=shipment, delivery_day=new_day, now=now)
-    _place_on_courier_route(shipment=shipment, courier_id=courier_id, day=new_day)
+    _place_on_courier_routes(
+        [shipment.pk], couriers={shipment.pk: courier_id}, day=new_day, today=local_today(now)
+    )
     if target == Status.DELIVERY_FAILED:
         _tell_retailer([shipment], EventType.DELIVERY_FAILED, now)
     return shipment
@@ -829,7 +847,7 @@ def _arrive_at_pickup_point(*, shipment: Shipment, pickup_point, actor, now) -> 
     )
     _finish_stop(stop, outcome=Stop.Outcome.DROPPED, shipment=shipment, now=now)
     # Received at the point: no courier takes it out on a later day.
-    _drop_pending_stops(shipment)
+    _drop_pending_stops([shipment.pk], today=today)
     code_hold_at_pickup_point(
         shipment=shipment, pickup_point=pickup_point, collect_by=shipment.delivery_day, now=now
     )
@@ -937,7 +955,7 @@ def shipments_record_missed_drops(*, now: datetime.datetime | None = None) -> li
     couriers = dict(missed_stops.values_list("shipment_id", "route__courier_id"))
     missed_stops.update(outcome=Stop.Outcome.MISSED, finished_at=now)
     # Rule 14: each goes out again with its courier, on the route of its new day.
-    _place_many_on_courier_routes(missed, couriers=couriers, day=new_day, today=today)
+    _place_on_courier_routes(missed, couriers=couriers, day=new_day, today=today)
     note = gettext_noop("Not dropped at the pickup point on its day: it goes out again.")
     TrackingEvent.objects.bulk_create(
         (
@@ -985,38 +1003,8 @@ def shipments_reschedule_not_sent_out(*, now: datetime.datetime | None = None) -
         batch_size=BATCH_SIZE,
     )
     codes_issue(shipments=[s for s in shipments if s.requires_code], now=now)
-    _place_many_on_courier_routes(ids, couriers=couriers, day=new_day, today=today)
+    _place_on_courier_routes(ids, couriers=couriers, day=new_day, today=today)
     return ids
-
-
-def _place_many_on_courier_routes(
-    ids: list[int], *, couriers: dict[int, int], day: datetime.date, today: datetime.date
-) -> None:
-    """The set-based `_place_on_courier_route`: each parcel (locked) at the end of its
-    courier's route for `day`, in id order; pending stops of other days not over go."""
-    Stop.objects.filter(shipment_id__in=ids, outcome=Stop.Outcome.PENDING, day__gte=today).exclude(
-        day=day
-    ).delete()
-    placed = set(
-        Stop.objects.filter(shipment_id__in=ids, day=day)
-        .exclude(outcome=Stop.Outcome.MOVED)
-        .values_list("shipment_id", flat=True)
-    )
-    by_courier: dict[int, list[int]] = defaultdict(list)
-    for shipment_id in ids:
-        if shipment_id not in placed and couriers.get(shipment_id) is not None:
-            by_courier[couriers[shipment_id]].append(shipment_id)
-    for courier_id, shipment_ids in sorted(by_courier.items()):
-        route, _created = Route.objects.get_or_create(courier_id=courier_id, day=day)
-        route = locks.lock_route(route.pk)
-        last = route.stops.aggregate(last=Max("position"))["last"] or 0
-        Stop.objects.bulk_create(
-            (
-                Stop(route=route, shipment_id=shipment_id, day=day, position=last + offset)
-                for offset, shipment_id in enumerate(shipment_ids, start=1)
-            ),
-            batch_size=BATCH_SIZE,
-        )
 
 
 @dataclass(frozen=True)
