@@ -10,6 +10,12 @@ Every part of one PostgreSQL statement sees the database as it was before the st
 not the other parts' effects: each write must stand on its own, so no two may touch the
 same row, and an UPDATE's new values are computed from the row as it was (`F("n") + 1`
 counts exactly, under the caller's row lock).
+
+A write of plain values is compiled once per process for its shape (the model, the fields,
+which values are NULL) and only its values are made ready for the database on each call,
+as the ORM's compiler would (`get_db_prep_save`, and `pre_save` for a new row); a write
+with an expression is compiled every time. tests/test_writes.py checks that both give the
+same SQL and parameters.
 """
 
 from collections.abc import Callable
@@ -17,6 +23,22 @@ from collections.abc import Callable
 from django.db import connections, models
 from django.db.models.constants import OnConflict
 from django.db.models.sql import InsertQuery, UpdateQuery
+
+# Compiled SQL of plain-value writes, by shape. A few dozen shapes at most: the services'
+# writes are fixed in the code.
+_COMPILED: dict[tuple, str] = {}
+
+
+def _is_plain(value) -> bool:
+    """A value that goes into the SQL as a parameter: not an expression, not a row."""
+    return not any(
+        hasattr(value, name) for name in ("resolve_expression", "as_sql", "prepare_database_save")
+    )
+
+
+def _takes_plain(fields) -> bool:
+    """Whether each field's value goes into the SQL as one %s (no field of its own SQL)."""
+    return not any(hasattr(field, "get_placeholder_sql") for field in fields)
 
 
 class WriteBatch:
@@ -31,10 +53,27 @@ class WriteBatch:
 
     def update(self, model: type[models.Model], pk, **values) -> None:
         """UPDATE the row `pk` of `model` with `values` (plain values or expressions)."""
+        meta = model._meta
+        fields = [meta.get_field(name) for name in values]
+        shape = None
+        if all(map(_is_plain, values.values())) and _takes_plain(fields) and not meta.parents:
+            shape = ("update", model, self.using, tuple(values))
+        if shape in _COMPILED:
+            connection = connections[self.using]
+            params = [
+                field.get_db_prep_save(value, connection=connection)
+                for field, value in zip(fields, values.values(), strict=True)
+            ]
+            params.append(meta.pk.get_db_prep_value(pk, connection))
+            self._add(_COMPILED[shape], params)
+            return
         query = UpdateQuery(model)
         query.add_update_values(values)
         query.add_filter("pk", pk)
-        self._add(*query.get_compiler(self.using).as_sql())
+        sql, params = query.get_compiler(self.using).as_sql()
+        if shape is not None:
+            _COMPILED[shape] = sql
+        self._add(sql, params)
 
     def update_fields(self, row: models.Model, fields) -> None:
         """What row.save(update_fields=fields) would write."""
@@ -57,12 +96,25 @@ class WriteBatch:
         runs once the batch has been sent."""
         meta = row._meta
         fields = [field for field in meta.concrete_fields if not field.primary_key]
+        self._inserted.append((len(self._writes), row, then))
+        shape = ("insert", type(row), self.using, ignore_conflicts)
+        if shape in _COMPILED:
+            values = [field.pre_save(row, add=True) for field in fields]
+            if all(map(_is_plain, values)):
+                connection = connections[self.using]
+                params = [
+                    field.get_db_prep_save(value, connection=connection)
+                    for field, value in zip(fields, values, strict=True)
+                ]
+                self._add(_COMPILED[shape], params)
+                return
         query = InsertQuery(type(row), on_conflict=OnConflict.IGNORE if ignore_conflicts else None)
         query.insert_values(fields, [row])
         [(sql, params)] = query.get_compiler(self.using).as_sql()
-        pk_column = connections[self.using].ops.quote_name(meta.pk.column)
-        self._inserted.append((len(self._writes), row, then))
-        self._add(f"{sql} RETURNING {pk_column}", params)
+        sql = f"{sql} RETURNING {connections[self.using].ops.quote_name(meta.pk.column)}"
+        if _takes_plain(fields) and all(_is_plain(getattr(row, f.attname)) for f in fields):
+            _COMPILED[shape] = sql
+        self._add(sql, params)
 
     def send(self) -> None:
         """Run every write added, then the `then` of each insert; the batch is empty after."""

@@ -1,11 +1,15 @@
 """otpdelivery.writes: writes gathered from several services, sent as one statement."""
 
+import datetime
+from decimal import Decimal
+
 import pytest
 from django.db import connection
 from django.db.models import F
 
-from codes.models import CodeEmail, DeliveryCode
+from codes.models import CodeEmail, CodeEntry, DeliveryCode
 from orders.models import Shipment, TrackingEvent
+from otpdelivery import writes as write_batches
 from otpdelivery.writes import WriteBatch
 from tests.conftest import FROZEN_NOW
 
@@ -59,3 +63,68 @@ def test_a_row_a_unique_constraint_refuses_is_skipped_when_asked(out_for_deliver
     assert CodeEmail.objects.filter(purpose="wrong_code").count() == 1
     assert CodeEmail.objects.get(pk=other.pk).purpose == "resent"
     assert seen == [again, other]
+
+
+def _write_a_delivery(batch, shipment, courier, when):
+    shipment.status = Shipment.Status.DELIVERED
+    shipment.delivered_at = when
+    shipment.delivered_by = courier.user
+    batch.update_fields(shipment, ["status", "delivered_at", "delivered_by"])
+
+
+def _write_an_undelivery(batch, shipment, courier, when):
+    # NULLs where the other call had values: the same compiled shape
+    batch.update(Shipment, shipment.pk, delivered_at=None, delivered_by=None)
+
+
+def _write_an_entry(batch, shipment, courier, when):
+    code = DeliveryCode.objects.get(shipment=shipment)
+    entry = CodeEntry(
+        shipment=shipment,
+        code=code,
+        user=courier.user,
+        outcome=CodeEntry.Outcome.WRONG,
+        client_ip="203.0.113.7",
+        latitude=Decimal("41.902783"),
+        longitude=None,
+        created_at=when,
+    )
+    batch.insert(entry)
+
+
+def _write_an_email_once(batch, shipment, courier, when):
+    code = DeliveryCode.objects.get(shipment=shipment)
+    email = CodeEmail(code=code, purpose="wrong_code", requested_at=when)
+    batch.insert(email, ignore_conflicts=True)
+
+
+def _write_a_count(batch, shipment, courier, when):
+    batch.update(Shipment, shipment.pk, wrong_code_entries=F("wrong_code_entries") + 1)
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        _write_a_delivery,
+        _write_an_undelivery,
+        _write_an_entry,
+        _write_an_email_once,
+        _write_a_count,
+    ],
+)
+def test_a_write_of_a_shape_already_compiled_is_what_the_orm_compiles(
+    write, out_for_delivery, courier
+):
+    # Given the write made once, so that its shape is compiled
+    write(WriteBatch(), out_for_delivery, courier, FROZEN_NOW)
+
+    # When it is made again with other values, from the compiled shape and afresh
+    later = FROZEN_NOW + datetime.timedelta(minutes=7)
+    from_shape = WriteBatch()
+    write(from_shape, out_for_delivery, courier, later)
+    write_batches._COMPILED.clear()
+    compiled = WriteBatch()
+    write(compiled, out_for_delivery, courier, later)
+
+    # Then both send the same SQL with the same parameters
+    assert from_shape._writes == compiled._writes
