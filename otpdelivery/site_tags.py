@@ -1,0 +1,26 @@
+"""Template tags of the site's own pages (the `site` library, see TEMPLATES in settings)."""
+
+from functools import cache
+
+from django import template
+from django.conf import settings
+from django.utils.text import capfirst
+from django.utils.translation import get_language, get_language_info
+
+register = template.Library()
+
+
+@cache
+def _languages_besides(current: str) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (code, capfirst(get_language_info(code)["name_local"]))
+        for code, _name in settings.LANGUAGES
+        if code != current
+    )
+
+
+@register.simple_tag
+def other_languages() -> tuple[tuple[str, str], ...]:
+    """Each language but the page's, with its name in itself ("Italiano", "English"):
+    worked out once per process, since the header of every page offers them."""
+    return _languages_besides(get_language())
