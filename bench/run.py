@@ -612,6 +612,7 @@ def bench_http(*, parcels: list[dict], customers, couriers) -> None:
 
         wrong_lines = [entry_line(parcel, wrong_code(parcel)) for parcel in pools["other"]]
         correct_lines = [entry_line(parcel, parcel["code"]) for parcel in pools["correct"]]
+        floor_lines = entry_floor_lines(pools["other"], customer_cookies)
 
         results = {}
         outcomes = {}
@@ -621,6 +622,7 @@ def bench_http(*, parcels: list[dict], customers, couriers) -> None:
             ("courier's stop page", stop_lines),
             ("code entry, wrong code", wrong_lines),
             ("code entry, right code", correct_lines),
+            (ENTRY_FLOOR, floor_lines),
             ("baseline (last)", baseline_lines),
         ]:
             # Each scenario warms up on its last tenth of lines, then is timed on the rest
@@ -687,6 +689,11 @@ def bench_http(*, parcels: list[dict], customers, couriers) -> None:
             f"  {name:<24} {ratio:5.2f}× baseline throughput"
             f" (target ≥ {target}×: {verdict(ratio >= target)})"
         )
+    floor = results[ENTRY_FLOOR]["rps"] / baseline
+    say(
+        f"  {ENTRY_FLOOR:<24} {floor:5.2f}× baseline throughput (no target: the least a"
+        " code entry can cost here, its statements with no rule, form or page)"
+    )
     for name, counts in outcomes.items():
         described = ", ".join(f"{outcome} {count}" for outcome, count in sorted(counts.items()))
         say(f"  audit rows written during '{name}': {described}")
@@ -708,6 +715,28 @@ def bench_http(*, parcels: list[dict], customers, couriers) -> None:
     else:
         for line in bench_browser.describe(browser, runs=BROWSER_RUNS):
             say(line)
+
+
+# The code entry's statements alone (otpdelivery.views.bench_entry_floor): a yardstick for
+# how much of a code entry's cost is the statements any implementation must send.
+ENTRY_FLOOR = "entry statements alone"
+
+
+def entry_floor_lines(parcels: list[dict], customer_cookies: dict[int, str]) -> list[str]:
+    """POSTs of the entry floor page, each by a customer with their own CSRF token (read
+    from their tracking page, as their browser would)."""
+    from django.urls import reverse
+
+    csrf = {}
+    for parcel in parcels:
+        customer = parcel["customer_id"]
+        if customer not in csrf:
+            track = reverse("track", args=[parcel["tracking_number"]])
+            csrf[customer] = with_csrf(customer_cookies[customer], track)
+    return [
+        f"POST\t{reverse('bench_entry_floor')}\t{cookie}\tcsrfmiddlewaretoken={token}"
+        for cookie, token in csrf.values()
+    ]
 
 
 def parcel_pools(parcels: list[dict]) -> dict[str, list[dict]]:

@@ -20,6 +20,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     # Only for `make bench`: a 404 unless BENCH_BASELINE_VIEW is true. Never linked.
     path("bench/baseline", views.bench_baseline, name="bench_baseline"),
+    path("bench/entry-floor", views.bench_entry_floor, name="bench_entry_floor"),
     # Before Django's own: the same pages, the sign-in refusing over-long usernames and the
     # password reset rate-limited.
     path(

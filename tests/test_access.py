@@ -239,7 +239,7 @@ def test_every_portal_url_is_in_the_matrix(world):
     covered |= {"courier_stop_dropped", "pickup_point", "pickup_receive", "pickup_released"}
     # Pages with no object in their address: they only ever list the person's own.
     listing = {"courier_today", "pickup_home", "order_list", "home"}
-    site_wide = {"healthz", "bench_baseline", "set_language"}
+    site_wide = {"healthz", "bench_baseline", "bench_entry_floor", "set_language"}
     # The admin's dashboard (in the matrix above) and /metrics (bearer token: tests/dashboard).
     operations = {"dashboard", "metrics"}
     # The retailer API: a key, not a person; tests/api/test_api.py checks 401 without a

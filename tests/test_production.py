@@ -115,3 +115,40 @@ def test_baseline_page_reads_only_the_signed_in_persons_rows(
     # Then it shows their own latest order and nobody else's
     assert response.status_code == 200
     assert response.content == b"A00000001"
+
+
+ENTRY_FLOOR_URL = "/bench/entry-floor"
+
+
+@pytest.mark.django_db
+def test_entry_floor_page_does_not_exist_unless_the_bench_turns_it_on(client, customer):
+    OrderFactory(customer=customer)
+    client.force_login(customer)
+
+    response = client.post(ENTRY_FLOOR_URL)
+
+    assert response.status_code == 404
+
+
+@pytest.mark.django_db
+def test_entry_floor_page_sends_a_code_entrys_statements_and_changes_nothing(
+    client, settings, customer, django_assert_num_queries
+):
+    # Given the bench turned the page on, and the customer's order
+    settings.BENCH_BASELINE_VIEW = True
+    order = OrderFactory(customer=customer, number="A00000001")
+    client.force_login(customer)
+
+    # When it is posted: the session, the user, a read, then two locks, a read and a write
+    # in one transaction (the statements of a code entry; inside the test's own transaction
+    # it is a savepoint, its SAVEPOINT and RELEASE counted too)
+    with django_assert_num_queries(9):
+        response = client.post(ENTRY_FLOOR_URL)
+
+    # Then it answers, and the order is as it was
+    assert response.status_code == 200
+    order.refresh_from_db()
+    assert (order.number, order.email) == (
+        "A00000001",
+        OrderFactory._meta.model.objects.get().email,
+    )
