@@ -32,6 +32,11 @@ max_requests_jitter = max_requests // 10
 # list and does not start); items are trimmed first. `bind` is the one list it accepts.
 forwarded_allow_ips = ",".join(envvars.items("FORWARDED_ALLOW_IPS", default=["127.0.0.1"]))
 
+# No control socket (gunicorn 25.1+ opens one at ~/.gunicorn/gunicorn.ctl by default): we do
+# not use gunicornc, and two instances on one host (`make serve` beside `make bench`) would
+# share the one path, the second taking the first's over.
+control_socket_disable = True
+
 accesslog = "-"
 # The client address, request line (no query string: none of our URLs carries a secret,
 # but a stray one would), status, size and duration in microseconds.

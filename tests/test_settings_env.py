@@ -149,6 +149,12 @@ def test_gunicorn_takes_its_settings_file_as_it_is(monkeypatch):
     assert config.wsgi_app == "otpdelivery.wsgi:application"
 
 
+def test_gunicorn_opens_no_control_socket(monkeypatch):
+    config = _gunicorn_config(monkeypatch)
+
+    assert config.control_socket_disable is True
+
+
 def test_gunicorn_lists_are_trimmed(monkeypatch):
     config = _gunicorn_config(
         monkeypatch,
