@@ -785,13 +785,17 @@ def _copy_rows(model, *, template_pk: int, source: str, overrides: dict[str, str
 
 
 def make_sweep_codes(*, ops, count: int) -> tuple[int, int]:
-    """`count` active codes whose day has ended, on shipped parcels that never went out
-    (so the sweep has only codes to expire, like the raw UPDATE). Returns the id range."""
+    """`count` active codes whose validity has ended, on shipped parcels due today, so that
+    the sweep has only codes to expire, like the raw UPDATE: a parcel whose own day had
+    ended would also be given a new day and a new code (rule 8), which is other work, and
+    whose new active code would clash with the old one made active again for the next run.
+    Returns the id range."""
     from django.db import connection
     from django.utils import timezone
 
     from codes import tokens
     from codes.models import DeliveryCode
+    from orders.days import local_today
     from orders.models import Order, Shipment
 
     now = timezone.now()
@@ -804,7 +808,7 @@ def make_sweep_codes(*, ops, count: int) -> tuple[int, int]:
         tracking_number="SW0000000000",
         status=Shipment.Status.SHIPPED,
         requires_code=True,
-        delivery_day=yesterday.date(),
+        delivery_day=local_today(now),
         shipped_at=yesterday,
     )
     copies = _copy_rows(
