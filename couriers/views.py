@@ -15,6 +15,7 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_POST
 
 from codes.models import DeliveryCode
+from handoff.exceptions import BoundForAPickupPoint
 from handoff.services import (
     REFUSALS,
     EntryContext,
@@ -250,6 +251,14 @@ def stop_failed(request, courier, tracking_number):
         shipment_record_failed_attempt(
             shipment=stop.shipment, courier=courier, reason=form.cleaned_data["reason"]
         )
+    except BoundForAPickupPoint as refusal:
+        # Redirected while the stop page was open at the door: its stop is now the drop.
+        messages.error(
+            request,
+            _("This parcel now goes to %(name)s: drop it there.")
+            % {"name": refusal.shipment.pickup_point.name},
+        )
+        return redirect("courier_stop", tracking_number=tracking_number)
     except REFUSALS:
         messages.error(request, _("This parcel is no longer out for delivery with you."))
         return redirect("courier_stop", tracking_number=tracking_number)

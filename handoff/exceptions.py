@@ -5,6 +5,7 @@ from orders.exceptions import IllegalTransition, PickupPointUnavailable
 
 __all__ = [
     "ActionRefused",
+    "BoundForAPickupPoint",
     "IllegalTransition",
     "NotItsDeliveryDay",
     "NotOnARoute",
@@ -41,3 +42,12 @@ class StopFinished(ActionRefused):
 
 class NotYourStop(ActionRefused):
     """Only the courier whose stop it is can hand the parcel over or record an attempt."""
+
+
+class BoundForAPickupPoint(ActionRefused):
+    """The parcel goes to its pickup point: it is dropped there, never attempted at a door
+    (rule 15: on its way to the point, not a failed delivery)."""
+
+    def __init__(self, shipment):
+        super().__init__(f"{shipment} goes to {shipment.pickup_point}: it is dropped there.")
+        self.shipment = shipment

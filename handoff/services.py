@@ -70,6 +70,7 @@ from . import locks
 from .entry_state import door_entry_state
 from .exceptions import (
     ActionRefused,
+    BoundForAPickupPoint,
     NotItsDeliveryDay,
     NotOnARoute,
     NotYourStop,
@@ -681,7 +682,8 @@ def shipment_record_failed_attempt(
     new code, and a place on the courier's route for that day. The stop keeps the reason.
 
     A second tap (the parcel already failed at this courier's stop today) answers with the
-    attempt already recorded.
+    attempt already recorded. A parcel bound for a pickup point is refused
+    (BoundForAPickupPoint): it is dropped at its point, not attempted at a door.
     """
     now = timezone.now()
     today = local_today(now)
@@ -702,6 +704,10 @@ def shipment_record_failed_attempt(
             return attempt
     if shipment.status != Status.OUT_FOR_DELIVERY:
         raise IllegalTransition(shipment.status, Status.DELIVERY_FAILED)
+    if shipment.pickup_point_id is not None:
+        # Redirected while out (a stop page left open at the door): it is dropped at its
+        # point, and a parcel on its way there never fails at a door (rule 15).
+        raise BoundForAPickupPoint(shipment)
     stop = _check_stop_is_theirs(shipment, courier.user, shipment.delivery_day)
     label = str(DeliveryAttempt.Reason(reason).label)
     attempt = DeliveryAttempt.objects.create(
@@ -805,7 +811,12 @@ def shipment_redirect_to_pickup_point(*, shipment: Shipment, pickup_point, actor
     shipment = locks.lock_shipment(shipment.pk)
     if shipment.pickup_point_id == pickup_point.pk and shipment.status != Status.PROCESSING:
         return shipment
-    shipment_check_move(source=shipment.status, target=Status.AT_PICKUP_POINT)
+    # On its way (shipped, out for delivery), the parcel can still arrive at a point; after
+    # a failed attempt it goes on its way again first.
+    if shipment.status == Status.DELIVERY_FAILED:
+        shipment_check_move(source=shipment.status, target=Status.SHIPPED)
+    else:
+        shipment_check_move(source=shipment.status, target=Status.AT_PICKUP_POINT)
     if not pickup_point.is_active:
         raise PickupPointUnavailable(f"{pickup_point} takes no parcels.")
     shipment.pickup_point = pickup_point
@@ -814,7 +825,8 @@ def shipment_redirect_to_pickup_point(*, shipment: Shipment, pickup_point, actor
     now = timezone.now()
     if shipment.status == Status.DELIVERY_FAILED:
         # Rule 15: after a failed attempt the parcel is on its way to the point again, for
-        # the customer, the retailer and operations alike, not failed a second time.
+        # the customer, the retailer and operations alike, not failed a second time; the
+        # retailer, last told it failed, hears it is on its way.
         shipment_move(
             shipment=shipment,
             target=Status.SHIPPED,
@@ -823,6 +835,7 @@ def shipment_redirect_to_pickup_point(*, shipment: Shipment, pickup_point, actor
             note=note,
             fields=("pickup_point",),
         )
+        _tell_retailer([shipment], EventType.SHIPPED, now)
     else:
         shipment.save(update_fields=["pickup_point"])
         tracking_event_add(
@@ -928,15 +941,18 @@ def shipments_return_uncollected(*, now: datetime.datetime | None = None) -> lis
 @transaction.atomic
 def shipments_record_missed_drops(*, now: datetime.datetime | None = None) -> list[int]:
     """Parcels bound for a pickup point still on the road after their delivery day: the
-    courier did not drop them off. Back at the depot as a failed delivery with the next
-    working day, so operations send them out again.
+    courier did not drop them off. Nobody tried the customer's door, so nothing failed for
+    them: each is back at the depot on its way to the point (`shipped`, for the customer,
+    the retailer and operations alike, rule 15) with the first working day not yet over,
+    and on its courier's route for that day; the stop of the day that ended is kept as
+    missed (rule 14).
 
     No code is issued here: the customer gets the code to collect with when the parcel
     reaches the point. Set-based and idempotent: a second run finds nothing left. Returns
     the ids moved.
     """
     now = now or timezone.now()
-    shipment_check_move(source=Status.OUT_FOR_DELIVERY, target=Status.DELIVERY_FAILED)
+    shipment_check_move(source=Status.OUT_FOR_DELIVERY, target=Status.SHIPPED)
     today = local_today(now)
     missed = list(
         missed_drops(today=today)
@@ -946,9 +962,7 @@ def shipments_record_missed_drops(*, now: datetime.datetime | None = None) -> li
     if not missed:
         return []
     new_day = first_working_day_from(today)
-    Shipment.objects.filter(pk__in=missed).update(
-        status=Status.DELIVERY_FAILED, delivery_day=new_day
-    )
+    Shipment.objects.filter(pk__in=missed).update(status=Status.SHIPPED, delivery_day=new_day)
     missed_stops = Stop.objects.filter(
         shipment_id__in=missed, day__lt=today, outcome=Stop.Outcome.PENDING
     )
@@ -959,12 +973,12 @@ def shipments_record_missed_drops(*, now: datetime.datetime | None = None) -> li
     note = gettext_noop("Not dropped at the pickup point on its day: it goes out again.")
     TrackingEvent.objects.bulk_create(
         (
-            TrackingEvent(shipment_id=pk, status=Status.DELIVERY_FAILED, note=note, created_at=now)
+            TrackingEvent(shipment_id=pk, status=Status.SHIPPED, note=note, created_at=now)
             for pk in missed
         ),
         batch_size=BATCH_SIZE,
     )
-    _tell_retailer([Shipment(pk=pk) for pk in missed], EventType.DELIVERY_FAILED, now)
+    _tell_retailer([Shipment(pk=pk) for pk in missed], EventType.SHIPPED, now)
     return missed
 
 
@@ -1024,8 +1038,8 @@ def shipments_day_end(*, now: datetime.datetime | None = None) -> DayEndResult:
     1. expire every active code whose validity has ended (one UPDATE);
     2. record each home delivery still out after its day as missed: a new day, a new code,
        a place on its courier's route;
-    3. parcels for a pickup point not dropped on their day go back to the depot, each on
-       its courier's route for its new day;
+    3. parcels for a pickup point not dropped on their day go back to the depot, on their
+       way to the point again (shipped), each on its courier's route for its new day;
     4. parcels that never went out on their day get a new day, a new code and a place on
        their courier's route (counted with the rescheduled);
     5. parcels not collected by their last collection day go back to the sender.

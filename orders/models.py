@@ -135,14 +135,19 @@ class Shipment(models.Model):
         Status.SHIPPED: {Status.OUT_FOR_DELIVERY, Status.AT_PICKUP_POINT, Status.RETURNED},
         Status.OUT_FOR_DELIVERY: {
             Status.DELIVERED,
+            # Not handed over at the customer's door (a failed attempt, a missed delivery).
             Status.DELIVERY_FAILED,
             Status.AT_PICKUP_POINT,
+            # Not dropped at its pickup point on its day: back at the depot, on its way there
+            # again (rule 15). Nobody tried the customer's door: not a failed delivery.
+            Status.SHIPPED,
         },
+        # Only a parcel for the customer's door fails: one for a pickup point is on its way
+        # there (shipped, out for delivery) until it arrives.
         Status.DELIVERY_FAILED: {
             Status.OUT_FOR_DELIVERY,
             # Redirected to a pickup point after a failed attempt: on its way there (rule 15).
             Status.SHIPPED,
-            Status.AT_PICKUP_POINT,
             Status.RETURNED,
         },
         Status.AT_PICKUP_POINT: {Status.DELIVERED, Status.RETURNED},

@@ -25,14 +25,15 @@ class Step:
 # The note the redirect service writes on the timeline (stored untranslated).
 REDIRECT_NOTE = "Redirected to a pickup point"
 
-# Where a parcel bound for a pickup point can be before it arrives there.
-_ON_ITS_WAY_TO_A_POINT = {Status.SHIPPED, Status.OUT_FOR_DELIVERY, Status.DELIVERY_FAILED}
+# Where a parcel bound for a pickup point can be before it arrives there: a redirect after
+# a failed attempt and a drop the courier missed both leave it shipped (never failed).
+_ON_ITS_WAY_TO_A_POINT = {Status.SHIPPED, Status.OUT_FOR_DELIVERY}
 
 
 def status_for_customer(shipment: Shipment) -> str:
     """Rule 15: a parcel bound for a pickup point is on its way there (`shipped`) until it
-    arrives, also after a failed attempt at the door: the redirect is not a second
-    failure, and the customer's next step is the point, not their door."""
+    arrives, also while on the courier's van for the point: the customer's next step is
+    the point, not their door."""
     if shipment.pickup_point_id is not None and shipment.status in _ON_ITS_WAY_TO_A_POINT:
         return Status.SHIPPED
     return shipment.status
