@@ -34,6 +34,7 @@ from .recipients import order_change_recipient
 from .services import (
     OVERRIDE_REASON_MIN_LENGTH,
     REFUSALS,
+    ROUTED_STATUSES,
     EntryContext,
     shipment_add_to_route,
     shipment_change_delivery_day,
@@ -171,6 +172,14 @@ class DeliveryCodeInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
 
 
+def _tell_not_changed(modeladmin, request, shipment, reason: str) -> None:
+    modeladmin.message_user(
+        request,
+        _("%(tracking)s was not changed: %(reason)s") % {"tracking": shipment, "reason": reason},
+        messages.WARNING,
+    )
+
+
 def _warn_not_changed(modeladmin, request, shipment, refusal: Exception | None = None) -> None:
     """Tell operations why the hand-over layer refused a parcel, in their words."""
     if isinstance(refusal, NotItsDeliveryDay):
@@ -186,10 +195,15 @@ def _warn_not_changed(modeladmin, request, shipment, refusal: Exception | None =
         }
     else:
         reason = _("it is %(status)s.") % {"status": shipment.get_status_display().lower()}
-    modeladmin.message_user(
-        request,
-        _("%(tracking)s was not changed: %(reason)s") % {"tracking": shipment, "reason": reason},
-        messages.WARNING,
+    _tell_not_changed(modeladmin, request, shipment, reason)
+
+
+def _on_route(shipment: Shipment, route: Route) -> bool:
+    """The parcel has a stop on the route (one moved off it does not count)."""
+    return (
+        Stop.objects.filter(route=route, shipment=shipment)
+        .exclude(outcome=Stop.Outcome.MOVED)
+        .exists()
     )
 
 
@@ -611,6 +625,11 @@ class ShipmentAdmin(admin.ModelAdmin):
             request,
             queryset,
             lambda shipment: shipment_mark_out_for_delivery(shipment=shipment, actor=request.user),
+            unchanged=lambda shipment: (
+                _("it is already out for delivery.")
+                if shipment.status == Shipment.Status.OUT_FOR_DELIVERY
+                else None
+            ),
         )
         if done:
             self.message_user(
@@ -624,11 +643,18 @@ class ShipmentAdmin(admin.ModelAdmin):
                 messages.SUCCESS,
             )
 
-    def _each(self, request, queryset, act) -> int:
+    def _each(self, request, queryset, act, *, unchanged=None) -> int:
         """`act` on each selected parcel, through the hand-over layer; a refusal is told to
-        operations, never raised. Returns how many were done."""
+        operations, never raised. A parcel already where the action would put it, for which
+        `unchanged(shipment)` gives the reason, is told apart as not changed and left alone:
+        the layer would answer it as done (a double tap), and operations must not read that
+        as a change. Returns how many were done."""
         done = 0
         for shipment in queryset:
+            reason = unchanged(shipment) if unchanged is not None else None
+            if reason is not None:
+                _tell_not_changed(self, request, shipment, reason)
+                continue
             try:
                 act(shipment)
             except REFUSALS as refusal:
@@ -657,7 +683,7 @@ class ShipmentAdmin(admin.ModelAdmin):
         )
         return route, None
 
-    def _on_route(self, request, done: int, route) -> None:
+    def _route_done(self, request, done: int, route) -> None:
         if not route.stops.exists():
             # Every parcel was refused: no empty route is left behind.
             route.delete()
@@ -702,12 +728,24 @@ class ShipmentAdmin(admin.ModelAdmin):
         if page is not None:
             return page
         point = form.cleaned_data["pickup_point"]
+
+        def already(shipment):
+            if (
+                shipment.pickup_point_id != point.pk
+                or shipment.status == Shipment.Status.PROCESSING
+            ):
+                return None
+            if shipment.status == Shipment.Status.AT_PICKUP_POINT:
+                return _("it is already at %(point)s.") % {"point": point}
+            return _("it is already on its way to %(point)s.") % {"point": point}
+
         done = self._each(
             request,
             queryset,
             lambda shipment: shipment_redirect_to_pickup_point(
                 shipment=shipment, pickup_point=point, actor=request.user
             ),
+            unchanged=already,
         )
         if done:
             self.message_user(
@@ -740,10 +778,12 @@ class ShipmentAdmin(admin.ModelAdmin):
             except RouteRefused as refusal:
                 self.message_user(request, str(refusal), messages.WARNING)
             else:
-                if added:
-                    self.log_change(request, shipment, _("Added to %(route)s.") % {"route": route})
+                if not added:
+                    _tell_not_changed(self, request, shipment, _("it is already on that route."))
+                    continue
+                self.log_change(request, shipment, _("Added to %(route)s.") % {"route": route})
                 done += 1
-        self._on_route(request, done, route)
+        self._route_done(request, done, route)
         return None
 
     @admin.action(description=_("Move to another courier's route…"), permissions=["change"])
@@ -764,7 +804,16 @@ class ShipmentAdmin(admin.ModelAdmin):
             shipment_move_to_route(shipment=shipment, route=route, actor=request.user)
             self.log_change(request, shipment, _("Moved to %(route)s.") % {"route": route})
 
-        self._on_route(request, self._each(request, queryset, move), route)
+        def already(shipment):
+            # What the layer would answer as done (a parcel it refuses is told why).
+            on_it = (
+                shipment.status in ROUTED_STATUSES
+                and shipment.delivery_day == route.day
+                and _on_route(shipment, route)
+            )
+            return _("it is already on that route.") if on_it else None
+
+        self._route_done(request, self._each(request, queryset, move, unchanged=already), route)
         return None
 
     @admin.action(description=_("Change delivery day…"), permissions=["change"])
@@ -787,6 +836,11 @@ class ShipmentAdmin(admin.ModelAdmin):
             queryset,
             lambda shipment: shipment_change_delivery_day(
                 shipment=shipment, delivery_day=day, actor=request.user
+            ),
+            unchanged=lambda shipment: (
+                _("it is already due on %(day)s.") % {"day": date_format(day)}
+                if shipment.delivery_day == day
+                else None
             ),
         )
         if done:
@@ -846,11 +900,7 @@ def add_parcel_to_route(*, route: Route, shipment: Shipment, actor) -> bool:
     """Put the parcel at the end of the route through the hand-over layer (rule 14). False
     when it is on this route already (as done); RouteRefused, in words for operations,
     when the layer refuses."""
-    already = (
-        Stop.objects.filter(route=route, shipment=shipment)
-        .exclude(outcome=Stop.Outcome.MOVED)
-        .exists()
-    )
+    already = _on_route(shipment, route)
     try:
         shipment_add_to_route(shipment=shipment, route=route, actor=actor)
     except OnAnotherRoute as refusal:

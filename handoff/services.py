@@ -80,6 +80,7 @@ from .exceptions import (
 
 __all__ = [
     "REFUSALS",
+    "ROUTED_STATUSES",
     "EntryContext",
     "EntryResult",
     "Outcome",
@@ -92,6 +93,10 @@ Status = Shipment.Status
 
 # What a caller catches to tell the person their action was refused.
 REFUSALS = (ActionRefused, IllegalTransition, PickupPointUnavailable)
+
+# Where a parcel can be to go on a route (or be moved to another): at the depot, shipped or
+# after a failed attempt, or already out for delivery.
+ROUTED_STATUSES = frozenset({Status.SHIPPED, Status.DELIVERY_FAILED, Status.OUT_FOR_DELIVERY})
 
 # The shortest reason operations may give for an override: a sentence, not "ok".
 OVERRIDE_REASON_MIN_LENGTH = 10
@@ -203,7 +208,7 @@ def shipment_add_to_route(*, shipment: Shipment, route: Route, actor=None) -> St
     refused (shipment_move_to_route moves it)."""
     locks.lock_person(actor)
     shipment = locks.lock_shipment(shipment.pk)
-    if shipment.status not in {Status.SHIPPED, Status.DELIVERY_FAILED, Status.OUT_FOR_DELIVERY}:
+    if shipment.status not in ROUTED_STATUSES:
         raise ActionRefused(f"{shipment} is {shipment.status}: it goes on no route.")
     if shipment.delivery_day != route.day:
         raise NotItsDeliveryDay(f"{shipment} is due on {shipment.delivery_day}, not {route.day}.")
@@ -222,7 +227,7 @@ def shipment_move_to_route(*, shipment: Shipment, route: Route, actor) -> Stop:
     end. Already on this route: its stop, as done."""
     locks.lock_person(actor)
     shipment = locks.lock_shipment(shipment.pk)
-    if shipment.status not in {Status.SHIPPED, Status.DELIVERY_FAILED, Status.OUT_FOR_DELIVERY}:
+    if shipment.status not in ROUTED_STATUSES:
         raise ActionRefused(f"{shipment} is {shipment.status}: it goes on no route.")
     if shipment.delivery_day != route.day:
         raise NotItsDeliveryDay(f"{shipment} is due on {shipment.delivery_day}, not {route.day}.")

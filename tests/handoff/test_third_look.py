@@ -9,10 +9,12 @@ import json
 
 import pytest
 from django.apps import apps as django_apps
+from django.contrib.admin.models import LogEntry
+from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from codes.models import DeliveryCode
+from codes.models import CodeEmail, DeliveryCode
 from couriers.models import DeliveryAttempt, Stop
 from handoff.services import (
     shipment_mark_shipped,
@@ -218,3 +220,131 @@ def test_a_parcel_left_failed_by_an_earlier_missed_drop_is_on_its_way_after_the_
     assert shipment.status == "shipped"
     assert shipment.events.last().status == "shipped"
     assert Shipment.objects.get(pk=at_the_door.pk).status == "delivery_failed"
+
+
+# --- 2. An admin action that finds the parcel already where it would put it ---------------
+
+
+def _action(browser, action, shipments, **form):
+    return browser.post(
+        reverse(LIST),
+        {"action": action, "_selected_action": [s.pk for s in shipments], **form},
+        follow=True,
+    )
+
+
+def _nothing_written_since(shipment, *, events, codes, emails, deliveries):
+    assert TrackingEvent.objects.filter(shipment=shipment).count() == events
+    assert DeliveryCode.objects.filter(shipment=shipment).count() == codes
+    assert CodeEmail.objects.count() == emails
+    assert WebhookDelivery.objects.count() == deliveries
+    assert not LogEntry.objects.exists()
+
+
+@pytest.fixture
+def counts(shipped_for_today):
+    return {
+        "events": TrackingEvent.objects.filter(shipment=shipped_for_today).count(),
+        "codes": DeliveryCode.objects.filter(shipment=shipped_for_today).count(),
+        "emails": CodeEmail.objects.count(),
+        "deliveries": WebhookDelivery.objects.count(),
+    }
+
+
+def test_changing_the_day_to_the_one_it_has_says_nothing_changed_and_sends_nothing(
+    ops, shipped_for_today, counts
+):
+    mail.outbox.clear()
+
+    response = _action(
+        _signed_in(ops),
+        "change_delivery_day",
+        [shipped_for_today],
+        apply="1",
+        delivery_day=TODAY.isoformat(),
+    )
+
+    said = _messages(response)
+    tracking = shipped_for_today.tracking_number
+    assert said == [f"{tracking} was not changed: it is already due on 26 November 2026."]
+    assert not any("now due on" in message for message in said)
+    _nothing_written_since(shipped_for_today, **counts)
+    assert mail.outbox == []
+
+
+def test_changing_the_day_of_several_parcels_tells_apart_the_one_already_on_it(
+    ops, shipped_for_today, customer
+):
+    other = make_valuable_shipment(customer)
+    shipment_mark_shipped(shipment=other, actor=ops, delivery_day=TOMORROW)
+
+    response = _action(
+        _signed_in(ops),
+        "change_delivery_day",
+        [shipped_for_today, other],
+        apply="1",
+        delivery_day=TOMORROW.isoformat(),
+    )
+
+    said = _messages(response)
+    assert (
+        f"{other.tracking_number} was not changed: it is already due on 27 November 2026." in said
+    )
+    assert "1 parcel now due on 27 November 2026." in said
+    assert Shipment.objects.get(pk=shipped_for_today.pk).delivery_day == TOMORROW
+
+
+def test_sending_out_a_parcel_already_out_says_nothing_changed(ops, out_for_delivery):
+    events = TrackingEvent.objects.filter(shipment=out_for_delivery).count()
+
+    response = _action(_signed_in(ops), "mark_as_out_for_delivery", [out_for_delivery])
+
+    assert _messages(response) == [
+        f"{out_for_delivery.tracking_number} was not changed: it is already out for delivery."
+    ]
+    assert TrackingEvent.objects.filter(shipment=out_for_delivery).count() == events
+
+
+def test_redirecting_a_parcel_to_the_point_it_is_bound_for_says_nothing_changed(
+    ops, out_for_delivery, pickup_point
+):
+    shipment_redirect_to_pickup_point(
+        shipment=out_for_delivery, pickup_point=pickup_point, actor=ops
+    )
+    events = TrackingEvent.objects.filter(shipment=out_for_delivery).count()
+
+    response = _action(
+        _signed_in(ops),
+        "redirect_to_pickup_point",
+        [out_for_delivery],
+        apply="1",
+        pickup_point=pickup_point.pk,
+    )
+
+    assert _messages(response) == [
+        f"{out_for_delivery.tracking_number} was not changed: "
+        "it is already on its way to Edicola Centrale."
+    ]
+    assert TrackingEvent.objects.filter(shipment=out_for_delivery).count() == events
+
+
+@pytest.mark.parametrize("action", ["move_to_route", "add_to_route"])
+def test_putting_a_parcel_on_the_route_it_is_on_says_nothing_changed(
+    ops, out_for_delivery, courier, action
+):
+    response = _action(
+        _signed_in(ops),
+        action,
+        [out_for_delivery],
+        apply="1",
+        courier=courier.pk,
+        day=TODAY.isoformat(),
+    )
+
+    assert _messages(response) == [
+        f"{out_for_delivery.tracking_number} was not changed: it is already on that route."
+    ]
+    assert list(
+        Stop.objects.filter(shipment=out_for_delivery).values_list("outcome", flat=True)
+    ) == ["pending"]
+    assert not LogEntry.objects.exists()
