@@ -122,6 +122,9 @@ class CodeEntry(models.Model):
         ALREADY_DELIVERED = "already_delivered", _("Already delivered")
         NO_CODE_NEEDED = "no_code_needed", _("Handed over, no code needed")
         OVERRIDE = "override", _("Override by operations")
+        # Typed at a stop operations had given to another courier (a page left open):
+        # recorded (rule 10), never checked, never counted as a wrong code.
+        MOVED_AWAY = "moved_away", _("Parcel moved off their route")
 
     shipment = models.ForeignKey(
         "orders.Shipment",

@@ -23,6 +23,7 @@ from handoff.services import (
     shipment_drop_at_pickup_point,
     shipment_hand_over_at_door,
     shipment_hand_over_without_code,
+    shipment_record_entry_not_taken,
     shipment_record_failed_attempt,
 )
 from orders.days import local_today
@@ -67,7 +68,8 @@ def _todays_stop(request, tracking_number):
 def _given_to_another_courier(request, stop):
     """Operations moved the stop to another courier's route (rule 14): the courier, whose
     page may still be open, goes back to the list, where the stop stays as the record,
-    and is told why nothing was recorded."""
+    and is told why nothing was done (a code typed there is in the audit trail all the
+    same: see _record_entry_not_taken)."""
     messages.warning(
         request,
         _(
@@ -140,6 +142,25 @@ def _entry_error(result) -> str:
     return str(ENTRY_MESSAGES[result.outcome])
 
 
+def _entry_context(request, form) -> EntryContext:
+    """Who typed, from where; the position only from a code form sent (and cleaned)."""
+    latitude, longitude = form.position() if form.is_bound else (None, None)
+    return EntryContext(
+        user=request.user, client_ip=client_ip(request), latitude=latitude, longitude=longitude
+    )
+
+
+def _record_entry_not_taken(request, shipment):
+    """Rule 10: a code sent from a stop page left open, at a stop that takes none now, is
+    recorded all the same (never checked, never counted); None for a parcel that needs no
+    code (no code was typed)."""
+    if not shipment.requires_code:
+        return None
+    form = CodeEntryForm(request.POST)
+    form.is_valid()  # it refuses nothing a person could type; the position may be dropped
+    return shipment_record_entry_not_taken(shipment=shipment, context=_entry_context(request, form))
+
+
 @gzip_page
 @never_cache
 @sensitive_post_parameters("code")
@@ -149,6 +170,8 @@ def stop_detail(request, tracking_number):
     # route for today, so anyone who is not that courier gets a 404 from this one query.
     stop = _todays_stop(request, tracking_number)
     if stop.outcome == Stop.Outcome.MOVED:
+        if request.method == "POST":
+            _record_entry_not_taken(request, stop.shipment)
         return _given_to_another_courier(request, stop)
     shipment = stop.shipment
     result = None
@@ -161,13 +184,7 @@ def stop_detail(request, tracking_number):
     if request.method == "POST" and can_hand_over:
         form = CodeEntryForm(request.POST) if shipment.requires_code else CodeEntryForm()
         if not shipment.requires_code or form.is_valid():
-            latitude, longitude = form.position() if shipment.requires_code else (None, None)
-            context = EntryContext(
-                user=request.user,
-                client_ip=client_ip(request),
-                latitude=latitude,
-                longitude=longitude,
-            )
+            context = _entry_context(request, form)
             try:
                 if shipment.requires_code:
                     result = shipment_hand_over_at_door(
@@ -176,9 +193,13 @@ def stop_detail(request, tracking_number):
                 else:
                     result = shipment_hand_over_without_code(shipment=shipment, context=context)
             except REFUSALS:
-                # Moved to another courier's route, or no longer out for delivery.
+                # A parcel without a code, moved to another courier's route or no longer
+                # out for delivery since the page was read.
                 messages.error(request, _("This parcel is no longer out for delivery with you."))
                 return redirect("courier_today")
+            if result.outcome == Outcome.MOVED_AWAY:
+                # Given to another courier since the page was read: recorded, not checked.
+                return _given_to_another_courier(request, stop)
             if result.delivered or result.outcome == Outcome.ALREADY_DELIVERED:
                 # The answer is the confirmation itself, not a redirect to it: one round
                 # trip on a slow network. Sending the POST again is safe: the parcel is
@@ -191,6 +212,14 @@ def stop_detail(request, tracking_number):
                 can_hand_over = False
             else:
                 form.add_error("code", _entry_error(result))
+    elif request.method == "POST" and stop.outcome != Stop.Outcome.DELIVERED:
+        # Sent from a page left open: the stop takes no code now (failed, or the parcel
+        # went on). Recorded, never checked; the page says what became of the stop. (The
+        # right code sent again once delivered is the same entry again: the confirmation
+        # is shown and nothing written.)
+        recorded = _record_entry_not_taken(request, shipment)
+        if recorded is not None and recorded.outcome == Outcome.MOVED_AWAY:
+            return _given_to_another_courier(request, stop)
     closed = None
     if can_hand_over and shipment.requires_code:
         closed = _entry_closed(stop, result)

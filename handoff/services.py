@@ -491,15 +491,49 @@ def _enter_at_door(
         )
         return EntryResult(Outcome.EXPIRED, shipment=shipment)
     if stop is None:
-        raise NotYourStop(
-            f"{shipment} is not on {context.user}'s route on {shipment.delivery_day}."
+        # The portal offers a stop only on the person's own route today: gone under the
+        # lock, operations gave the parcel to another courier meanwhile. Recorded (rule 10),
+        # never checked, never counted.
+        code_entry_record(
+            context=context, shipment=shipment, outcome=Outcome.MOVED_AWAY, now=now, writes=writes
         )
+        return EntryResult(Outcome.MOVED_AWAY, shipment=shipment)
     result = code_entry_check(
         shipment=shipment, code=code, plain=plain, context=context, now=now, writes=writes
     )
     if result.outcome == Outcome.CORRECT:
         _delivered(shipment=shipment, actor=context.user, now=now, stop=stop, writes=writes)
     return result
+
+
+@transaction.atomic
+def shipment_record_entry_not_taken(*, shipment: Shipment, context: EntryContext) -> EntryResult:
+    """Rule 10: a code typed at a courier's stop that takes none now (the page was left
+    open while operations gave the parcel to another courier, the stop finished, or the
+    parcel went on its way to a pickup point) is recorded all the same, never checked and
+    never counted. Its outcome says why: the person's block first, as at the door; then
+    `moved_away` when the parcel is no longer on their route today, which is what they are
+    told; `already_delivered`; else `expired` (this stop's code is no longer the one).
+
+    The door's hot path never comes here: only these rare entries pay for the locks and
+    the look-up of the stop."""
+    locks.lock_person(context.user)
+    now = timezone.now()
+    refused = code_entry_refused_if_blocked(context=context, shipment=shipment, now=now)
+    if refused is not None:
+        return refused
+    shipment = locks.lock_shipment(shipment.pk)
+    stop = _stop_of_day(shipment, local_today(now))
+    if stop is None or stop.route.courier.user_id != context.user.pk:
+        outcome = Outcome.MOVED_AWAY
+    elif shipment.is_delivered:
+        outcome = Outcome.ALREADY_DELIVERED
+    else:
+        outcome = Outcome.EXPIRED
+    code_entry_record(context=context, shipment=shipment, outcome=outcome, now=now)
+    return EntryResult(
+        outcome, shipment=shipment, already_done=outcome == Outcome.ALREADY_DELIVERED
+    )
 
 
 def shipment_hand_over_at_counter(

@@ -14,10 +14,13 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from codes.models import CodeEmail, DeliveryCode
+from codes.models import CodeEmail, CodeEntry, DeliveryCode, EntryBlock
 from couriers.models import DeliveryAttempt, Stop
 from handoff.services import (
+    EntryContext,
+    shipment_hand_over_at_door,
     shipment_mark_shipped,
+    shipment_move_to_route,
     shipment_record_failed_attempt,
     shipment_redirect_to_pickup_point,
 )
@@ -25,7 +28,8 @@ from handoff.tasks import day_end
 from orders.models import Order, Shipment, TrackingEvent
 from retailers.models import Retailer
 from retailers.services import api_key_create
-from tests.conftest import ROME, TODAY, make_valuable_shipment
+from tests.conftest import ROME, TODAY, make_valuable_shipment, plain_code, wrong_code_for
+from tests.factories import CourierFactory, RouteFactory, UserFactory
 from webhooks.models import WebhookDelivery
 from webhooks.services import webhook_bodies_write, webhook_endpoint_create
 
@@ -348,3 +352,138 @@ def test_putting_a_parcel_on_the_route_it_is_on_says_nothing_changed(
         Stop.objects.filter(shipment=out_for_delivery).values_list("outcome", flat=True)
     ) == ["pending"]
     assert not LogEntry.objects.exists()
+
+
+# --- 3. A code typed at a stop moved to another courier ------------------------------------
+
+
+@pytest.fixture
+def luca(db):
+    return CourierFactory(user=UserFactory(username="luca", first_name="Luca"))
+
+
+@pytest.fixture
+def moved_to_luca(out_for_delivery, ops, luca):
+    """Marco's parcel, given by operations to Luca's route for today."""
+    shipment_move_to_route(
+        shipment=out_for_delivery, route=RouteFactory(courier=luca, day=TODAY), actor=ops
+    )
+    return out_for_delivery
+
+
+def _type_at_the_stop(browser, shipment, code):
+    return browser.post(
+        reverse("courier_stop", args=[shipment.tracking_number]),
+        {"code": code, "latitude": "41.9", "longitude": "12.5"},
+        REMOTE_ADDR="203.0.113.7",
+        follow=True,
+    )
+
+
+@pytest.mark.parametrize("kind", ["right", "wrong", "malformed"])
+def test_a_code_typed_at_a_stop_moved_away_is_recorded_never_checked_nor_counted(
+    courier, moved_to_luca, kind
+):
+    code = {
+        "right": plain_code(moved_to_luca),
+        "wrong": wrong_code_for(moved_to_luca),
+        "malformed": "12a456",
+    }[kind]
+
+    response = _type_at_the_stop(_signed_in(courier.user), moved_to_luca, code)
+
+    # Sent back to the list, saying why, as before
+    assert response.redirect_chain == [(reverse("courier_today"), 302)]
+    assert any("to another courier" in message for message in _messages(response))
+    # and the entry is in the audit trail with who, when, where and from which address
+    entry = CodeEntry.objects.get()
+    assert (entry.outcome, entry.user, entry.shipment_id) == (
+        CodeEntry.Outcome.MOVED_AWAY,
+        courier.user,
+        moved_to_luca.pk,
+    )
+    assert entry.client_ip == "203.0.113.7"
+    assert (str(entry.latitude), str(entry.longitude)) == ("41.900000", "12.500000")
+    # never checked: the parcel is still out with Luca, its code unused and nothing counted
+    code_row = DeliveryCode.objects.get(shipment=moved_to_luca)
+    assert (code_row.status, code_row.wrong_attempts) == ("active", 0)
+    parcel = Shipment.objects.get(pk=moved_to_luca.pk)
+    assert (parcel.status, parcel.wrong_code_entries) == ("out_for_delivery", 0)
+
+
+def test_operations_see_the_entry_at_a_stop_moved_away_in_words(courier, moved_to_luca, ops):
+    _type_at_the_stop(_signed_in(courier.user), moved_to_luca, plain_code(moved_to_luca))
+
+    entries = _signed_in(ops).get(
+        reverse("admin:codes_codeentry_changelist"), {"outcome": "moved_away"}
+    )
+
+    page = entries.content.decode()
+    assert "Parcel moved off their route" in page
+    assert moved_to_luca.tracking_number in page
+
+
+def test_the_metrics_count_entries_at_a_stop_moved_away_apart_from_wrong_codes(
+    client, courier, moved_to_luca, settings
+):
+    settings.METRICS_TOKEN = "metrics-token-for-tests-only"
+    _type_at_the_stop(_signed_in(courier.user), moved_to_luca, wrong_code_for(moved_to_luca))
+
+    metrics = client.get(
+        reverse("metrics"), HTTP_AUTHORIZATION="Bearer metrics-token-for-tests-only"
+    ).content.decode()
+
+    assert 'otp_code_entries_total{outcome="moved_away"} 1.0' in metrics
+    assert 'otp_code_entries_total{outcome="wrong"} 0.0' in metrics
+
+
+def test_a_code_typed_as_the_stop_is_moved_away_is_recorded_not_refused(
+    courier, out_for_delivery, ops, luca
+):
+    # Given Marco's entry reaching the layer just after operations moved the parcel
+    shipment_move_to_route(
+        shipment=out_for_delivery, route=RouteFactory(courier=luca, day=TODAY), actor=ops
+    )
+
+    # When the layer takes his entry
+    result = shipment_hand_over_at_door(
+        shipment=out_for_delivery,
+        raw_code=plain_code(out_for_delivery),
+        context=EntryContext(user=courier.user),
+    )
+
+    # Then it is recorded, not checked and not refused with an error that leaves no row
+    assert result.outcome == CodeEntry.Outcome.MOVED_AWAY
+    assert not result.delivered
+    assert CodeEntry.objects.get().outcome == CodeEntry.Outcome.MOVED_AWAY
+    assert DeliveryCode.objects.get(shipment=out_for_delivery).status == "active"
+
+
+def test_a_blocked_courier_at_a_stop_moved_away_is_recorded_as_blocked(
+    courier, moved_to_luca, frozen_now
+):
+    EntryBlock.objects.create(user=courier.user, wrong_entries=10, blocked_at=frozen_now)
+
+    _type_at_the_stop(_signed_in(courier.user), moved_to_luca, plain_code(moved_to_luca))
+
+    assert CodeEntry.objects.get().outcome == CodeEntry.Outcome.BLOCKED
+
+
+def test_a_code_typed_at_a_stop_already_finished_is_recorded(courier, out_for_delivery):
+    # Given Marco's stop page left open in a tab after he recorded the failed attempt there
+    marco = _signed_in(courier.user)
+    marco.post(
+        reverse("courier_stop_failed", args=[out_for_delivery.tracking_number]),
+        {"reason": DeliveryAttempt.Reason.NOT_AT_HOME},
+    )
+    old_code = DeliveryCode.objects.filter(shipment=out_for_delivery).earliest("issued_at")
+
+    # When he types the customer's code into it
+    response = _type_at_the_stop(marco, out_for_delivery, plain_code(out_for_delivery))
+
+    # Then the stop still says what happened there, and the entry is recorded, not counted
+    assert "Failed attempt recorded here" in response.content.decode()
+    assert CodeEntry.objects.get().outcome == CodeEntry.Outcome.EXPIRED
+    old_code.refresh_from_db()
+    assert old_code.wrong_attempts == 0
+    assert Shipment.objects.get(pk=out_for_delivery.pk).wrong_code_entries == 0

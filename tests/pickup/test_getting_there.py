@@ -4,7 +4,7 @@ the tracking page, and operations' redirect in the admin."""
 import pytest
 from django.urls import reverse
 
-from codes.models import CodeEntry
+from codes.models import CodeEntry, DeliveryCode
 from codes.services import EntryContext
 from couriers.models import DeliveryAttempt
 from handoff.services import (
@@ -95,8 +95,10 @@ def test_code_entry_at_the_door_is_refused_for_a_parcel_going_to_a_point(
         {"code": plain_code(drop_at_point)},
     )
 
+    # Not checked, but recorded (rule 10): the stop's code is no longer the one
     assert Shipment.objects.get(pk=drop_at_point.pk).status == "out_for_delivery"
-    assert not CodeEntry.objects.exists()
+    assert CodeEntry.objects.get().outcome == CodeEntry.Outcome.EXPIRED
+    assert DeliveryCode.objects.get(shipment=drop_at_point).wrong_attempts == 0
 
 
 def test_a_home_delivery_cannot_be_marked_dropped(client, courier, out_for_delivery):

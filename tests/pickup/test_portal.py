@@ -331,10 +331,17 @@ def test_a_parcel_held_for_operations_is_not_released_and_the_operator_is_told(
     assert Shipment.objects.get(pk=at_pickup_point.pk).status == "at_pickup_point"
 
 
-# What code entry can answer that is not a hand-over (the others are not code entries).
+# What code entry can answer that is not a hand-over (the others are not code entries; a
+# parcel moved off a courier's route is an answer at a courier's stop, never at the counter).
 REFUSALS = sorted(
     set(Outcome)
-    - {Outcome.CORRECT, Outcome.ALREADY_DELIVERED, Outcome.NO_CODE_NEEDED, Outcome.OVERRIDE}
+    - {
+        Outcome.CORRECT,
+        Outcome.ALREADY_DELIVERED,
+        Outcome.NO_CODE_NEEDED,
+        Outcome.OVERRIDE,
+        Outcome.MOVED_AWAY,
+    }
 )
 
 
