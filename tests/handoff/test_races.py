@@ -20,6 +20,7 @@ from handoff.services import (
     shipment_hand_over_by_override,
     shipment_mark_out_for_delivery,
     shipment_mark_shipped,
+    shipment_move_to_route,
     shipment_receive_at_pickup_point,
     shipment_record_failed_attempt,
     shipment_redirect_to_pickup_point,
@@ -27,6 +28,7 @@ from handoff.services import (
 )
 from orders.models import Shipment
 from tests.conftest import TODAY, make_valuable_shipment, plain_code, race
+from tests.factories import CourierFactory, RouteFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgresql_only")]
 
@@ -239,3 +241,30 @@ def test_two_actions_on_a_parcel_waiting_at_the_point_at_once_never_fail(world, 
         delivered = shipment.status == Shipment.Status.DELIVERED
         assert shipment.events.filter(status=Shipment.Status.DELIVERED).count() == int(delivered)
         assert _active_codes(shipment) == (0 if delivered else 1)
+
+
+def test_a_right_code_and_a_move_to_another_courier_at_once_end_one_way_or_the_other(world):
+    # Rule 10 and 14: the entry is recorded whoever wins, and checked only while it is his
+    luca = CourierFactory(user=UserFactory(username="luca"))
+    lucas_route = RouteFactory(courier=luca, day=TODAY)
+
+    def move_to_luca(world, shipment, code):
+        return shipment_move_to_route(shipment=shipment, route=lucas_route, actor=world["ops"])
+
+    for _ in range(REPETITIONS):
+        shipment = _at_the_door(world)
+
+        assert _fire(world, shipment, (_right_code, move_to_luca)) == []
+
+        shipment.refresh_from_db()
+        (entry,) = CodeEntry.objects.filter(shipment=shipment)
+        stops = Stop.objects.filter(shipment=shipment, day=TODAY).exclude(outcome="moved")
+        if shipment.status == Shipment.Status.DELIVERED:
+            # The entry came first: handed over by Marco; the move was refused
+            assert entry.outcome == CodeEntry.Outcome.CORRECT
+            assert stops.get().route == world["route"]
+        else:
+            # The move came first: the entry is recorded, not checked, the code unused
+            assert entry.outcome == CodeEntry.Outcome.MOVED_AWAY
+            assert stops.get().route == lucas_route
+            assert _active_codes(shipment) == 1
