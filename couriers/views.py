@@ -29,6 +29,7 @@ from handoff.services import (
 from orders.days import local_today
 from orders.models import Shipment
 from otpdelivery.http import client_ip
+from otpdelivery.stylesheet import inline_until_cached
 
 from .forms import CodeEntryForm, FailedAttemptForm
 from .models import Stop
@@ -82,6 +83,7 @@ def _given_to_another_courier(request, stop):
 
 
 @gzip_page
+@inline_until_cached
 @never_cache
 @courier_required
 def today(request, courier):
@@ -162,6 +164,7 @@ def _record_entry_not_taken(request, shipment):
 
 
 @gzip_page
+@inline_until_cached
 @never_cache
 @sensitive_post_parameters("code")
 @login_required

@@ -88,6 +88,9 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # The response's CSP nonce, for the site stylesheet inline on the courier's
+                # compressed pages (otpdelivery.stylesheet).
+                "django.template.context_processors.csp",
             ],
             "libraries": {"site": "otpdelivery.site_tags"},
         },
@@ -121,11 +124,14 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Strict Content-Security-Policy: our own scripts, styles, images and fonts only, and no
-# inline script or style anywhere (the site's templates and Django's admin keep to it).
+# inline script or style anywhere (the site's templates and Django's admin keep to it) but
+# one: the site stylesheet inline on the courier's compressed pages, allowed by the
+# response's nonce (otpdelivery.stylesheet; SECURITY.md, row 15). The nonce is made only for
+# a page that renders it; scripts get none.
 SECURE_CSP = {
     "default-src": [CSP.NONE],
     "script-src": [CSP.SELF],
-    "style-src": [CSP.SELF],
+    "style-src": [CSP.SELF, CSP.NONCE],
     "img-src": [CSP.SELF],
     "font-src": [CSP.SELF],
     "connect-src": [CSP.SELF],

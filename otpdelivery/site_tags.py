@@ -7,6 +7,8 @@ from django.conf import settings
 from django.utils.text import capfirst
 from django.utils.translation import get_language, get_language_info
 
+from .stylesheet import stylesheet_context
+
 register = template.Library()
 
 
@@ -24,3 +26,10 @@ def other_languages() -> tuple[tuple[str, str], ...]:
     """Each language but the page's, with its name in itself ("Italiano", "English"):
     worked out once per process, since the header of every page offers them."""
     return _languages_besides(get_language())
+
+
+@register.inclusion_tag("_partials/_stylesheet.html", takes_context=True)
+def site_stylesheet(context):
+    """The site stylesheet's <link>; on the courier's compressed pages, until the browser
+    has had it, the stylesheet inline with the response's CSP nonce (otpdelivery.stylesheet)."""
+    return stylesheet_context(context.get("request"), context.get("csp_nonce"))

@@ -2,6 +2,7 @@
 sign-in throttling per username, and the client address behind a proxy."""
 
 import datetime
+import gzip
 import os
 import re
 import secrets
@@ -17,6 +18,7 @@ from django.urls import reverse
 
 from alerts.models import Alert
 from otpdelivery.http import client_ip
+from otpdelivery.stylesheet import stylesheet_text
 from tests.factories import CourierFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -145,6 +147,10 @@ INLINE = [
     (re.compile(r"\son[a-z]+=", re.I), "event handler attribute"),
     (re.compile(r"javascript:", re.I), "javascript: URL"),
 ]
+# The one exception (SECURITY.md, row 15): the site stylesheet itself, inline on the
+# courier's compressed pages, with the response's CSP nonce (otpdelivery.stylesheet).
+NONCED_STYLESHEET_TEMPLATE = '<style nonce="{{ nonce }}">{{ inline }}</style>'
+NONCED_STYLE = re.compile(r"<style nonce=\"([^\"]*)\">(.*?)</style>", re.S)
 
 
 @pytest.mark.parametrize(
@@ -152,20 +158,92 @@ INLINE = [
 )
 def test_site_templates_hold_no_inline_script_or_style(template):
     text = template.read_text()
+    if template == BASE_DIR / "templates" / "_partials" / "_stylesheet.html":
+        assert text.count(NONCED_STYLESHEET_TEMPLATE) == 1
+        text = text.replace(NONCED_STYLESHEET_TEMPLATE, "")
 
     for pattern, what in INLINE:
         assert not pattern.search(text), f"{template}: {what}"
 
 
+def _style_nonce(response) -> str | None:
+    for directive in response.headers["Content-Security-Policy"].split(";"):
+        name, *values = directive.split()
+        if name == "style-src":
+            nonces = [value for value in values if value.startswith("'nonce-")]
+            assert len(nonces) <= 1
+            return nonces[0][len("'nonce-") : -1] if nonces else None
+    return None
+
+
+def inline_code(html: str, style_nonce: str | None) -> list[str]:
+    """What the page holds inline besides the site stylesheet, once, with the nonce of the
+    response's policy."""
+    found = []
+    styles = NONCED_STYLE.findall(html)
+    html = NONCED_STYLE.sub("", html)
+    if len(styles) > 1:
+        found.append("more than one style element")
+    for nonce, text in styles:
+        if not style_nonce or nonce != style_nonce:
+            found.append("style element without the response's nonce")
+        if text != stylesheet_text():
+            found.append("style element that is not the site stylesheet")
+    found += [what for pattern, what in INLINE if pattern.search(html)]
+    return found
+
+
 def test_rendered_pages_hold_no_inline_script_or_style(client, pages):
+    inlined = []
     for user, url in pages:
-        if user is None:
-            client.logout()
-        else:
+        # As a browser that accepts gzip and has never had the stylesheet: the courier's
+        # compressed pages carry it inline.
+        client.cookies.clear()
+        if user is not None:
             client.force_login(user)
-        html = client.get(url).content.decode()
-        for pattern, what in INLINE:
-            assert not pattern.search(html), f"{url}: {what}"
+        response = client.get(url, HTTP_ACCEPT_ENCODING="gzip")
+        content = response.content
+        if response.headers.get("Content-Encoding") == "gzip":
+            content = gzip.decompress(content)
+        html = content.decode()
+
+        assert inline_code(html, _style_nonce(response)) == [], url
+        if "<style" in html:
+            inlined.append(url)
+
+    courier_pages = [url for user, url in pages if url.startswith(reverse("courier_today"))]
+    assert inlined == courier_pages
+
+
+@pytest.fixture
+def inlining_page(client, courier):
+    client.force_login(courier.user)
+    response = client.get(reverse("courier_today"), HTTP_ACCEPT_ENCODING="gzip")
+    return gzip.decompress(response.content).decode(), _style_nonce(response)
+
+
+@pytest.mark.parametrize(
+    ("added", "caught"),
+    [
+        ("<style>body{}</style>", "style element"),
+        ('<style nonce="guessed">body{}</style>', "style element without the response's nonce"),
+        ('<style nonce="{nonce}">body{}</style>', "more than one style element"),
+        ('<p style="color:red">', "style attribute"),
+        ('<script nonce="{nonce}">alert(1)</script>', "inline script"),
+    ],
+)
+def test_inline_code_besides_the_nonced_stylesheet_is_caught(inlining_page, added, caught):
+    html, nonce = inlining_page
+    forged = html.replace("</body>", added.replace("{nonce}", nonce) + "</body>")
+
+    assert inline_code(html, nonce) == []
+    assert caught in inline_code(forged, nonce)
+
+
+def test_nonced_stylesheet_is_caught_when_the_policy_has_another_nonce(inlining_page):
+    html, _ = inlining_page
+
+    assert inline_code(html, "another") == ["style element without the response's nonce"]
 
 
 def test_security_headers_are_sent(client):

@@ -51,6 +51,10 @@ def test_courier_and_customer_pages_work_under_the_policy(
     page = browser.new_page(viewport={"width": 390, "height": 844})
     violations = _watch_violations(page)
     sign_in(page, "marco")
+    # The courier's first page, compressed, carries the site stylesheet inline under the
+    # response's nonce (otpdelivery.stylesheet); the next one links it.
+    inlined = page.locator("style[nonce]").count()
+    inline_colour = _header_colour(page)
     page.locator(f"a[href='/courier/stops/{demo.tracking_number}/']").click()
     screenshot(page, "courier-stop")
     customer = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
@@ -59,5 +63,13 @@ def test_courier_and_customer_pages_work_under_the_policy(
     customer.goto(f"{live_server.url}/track/{demo.tracking_number}/")
     screenshot(customer, "track")
 
+    assert inlined == 1
+    assert page.locator("style").count() == 0
+    assert page.locator("link[rel=stylesheet]").count() == 1
+    assert inline_colour == _header_colour(page) == "rgb(11, 92, 173)"
     assert page.locator("label", has_text="Delivery code").is_visible()
     assert violations == []
+
+
+def _header_colour(page) -> str:
+    return page.locator(".site-header").evaluate("e => getComputedStyle(e).backgroundColor")
