@@ -5,10 +5,15 @@ Chrome DevTools' network emulation (400 ms latency, 400 kbit/s down and up). Thr
 each set against its floor, the least any page could take on that network (one round trip
 plus the document's bytes):
 
-- the stop page on a cold cache (a fresh browser context) and warm (the next stop, with
-  the stylesheet and scripts cached), usable when the code field is on screen with the
+- the stop page on a cold cache (a fresh browser context, as a courier's first page: it
+  carries the site stylesheet inline, otpdelivery.stylesheet) and warm (the next stop, with
+  the cookie the first set and the stylesheet and scripts in the cache, the stylesheet
+  from the first page's prefetch), usable when the code field is on screen with the
   site's stylesheet applied;
 - Confirm delivery: from the tap to the confirmation on screen.
+
+How each page got the stylesheet (inline, or linked from the cache or the network) is
+printed beside its figures, so that a run measuring something else says so.
 
 Times come from the page itself (performance.now() in the first animation frame at which
 the page is usable, relative to the navigation's start), so the harness's own latency is
@@ -29,14 +34,16 @@ TARGET_CONFIRM = 1.2
 TARGET_WARM = 1.1
 TARGET_COLD = 1.5
 
-# Usable: the code field or the delivery's outcome is in the document and every stylesheet
-# linked before it has loaded; recorded in the animation frame that paints it.
+# Usable: the code field or the delivery's outcome is in the document, every stylesheet
+# linked before it has loaded and every inline one applies (one the Content-Security-Policy
+# refused has no sheet); recorded in the animation frame that paints it.
 USABLE_SCRIPT = """
 (() => {
   const usable = () => {
     const target = document.querySelector("input[name=code], #outcome-title");
-    if (!target) return false;
-    return [...document.querySelectorAll("link[rel=stylesheet]")].every((link) => link.sheet);
+    if (!target || document.styleSheets.length === 0) return false;
+    const sheets = [...document.querySelectorAll("link[rel=stylesheet], style")];
+    return sheets.every((element) => element.sheet);
   };
   const poll = () => {
     if (usable()) window.__benchUsable = performance.now();
@@ -64,30 +71,54 @@ class _Wire:
     def __init__(self, cdp):
         self.kinds: dict[str, str] = {}
         self.bytes: dict[str, int] = {}
+        self.cached: set[str] = set()
         cdp.on("Network.responseReceived", self._received)
+        cdp.on("Network.requestServedFromCache", self._from_cache)
         cdp.on("Network.loadingFinished", self._finished)
 
     def _received(self, event):
         self.kinds[event["requestId"]] = event["type"]
+        if event["response"].get("fromDiskCache") or event["response"].get("fromPrefetchCache"):
+            self.cached.add(event["requestId"])
+
+    def _from_cache(self, event):
+        self.cached.add(event["requestId"])
 
     def _finished(self, event):
         self.bytes[event["requestId"]] = int(event["encodedDataLength"])
 
-    def take(self) -> dict:
+    def take(self, *, inline_stylesheet: bool) -> dict:
         """Bytes since the last take: the documents' (the last one is the page shown) and
-        all."""
+        all; and how the page got its stylesheet."""
         documents = [
             size for request, size in self.bytes.items() if self.kinds.get(request) == "Document"
         ]
+        fetched = [
+            request
+            for request, kind in self.kinds.items()
+            if kind == "Stylesheet" and request not in self.cached
+        ]
+        if inline_stylesheet:
+            stylesheet = "inline"
+        elif fetched:
+            stylesheet = "linked, over the network"
+        else:
+            stylesheet = "linked, from the cache"
         figures = {
             "document": documents[-1] if documents else 0,
             "documents": len(documents),
             "total": sum(self.bytes.values()),
             "requests": len(self.bytes),
+            "stylesheet": stylesheet,
         }
         self.kinds.clear()
         self.bytes.clear()
+        self.cached.clear()
         return figures
+
+
+def _inline_stylesheet(page) -> bool:
+    return page.locator("style[nonce]").count() > 0
 
 
 def _usable_ms(page) -> float:
@@ -128,7 +159,10 @@ def _one_run(browser, *, base_url: str, cookie: str, cold_path: str, warm_path: 
             page.goto(path, wait_until="load")
             usable = _usable_ms(page)
             page.wait_for_load_state("networkidle")
-            figures[name] = {"ms": usable, **wire.take()}
+            figures[name] = {
+                "ms": usable,
+                **wire.take(inline_stylesheet=_inline_stylesheet(page)),
+            }
         page.fill("input[name=code]", code)
         with page.expect_navigation(wait_until="load"):
             page.get_by_role("button", name="Confirm delivery").click()
@@ -136,7 +170,10 @@ def _one_run(browser, *, base_url: str, cookie: str, cold_path: str, warm_path: 
         if page.locator("#outcome-title").count() != 1:
             raise SystemExit("bench: Confirm delivery did not show the confirmation")
         page.wait_for_load_state("networkidle")
-        figures["confirm"] = {"ms": usable, **wire.take()}
+        figures["confirm"] = {
+            "ms": usable,
+            **wire.take(inline_stylesheet=_inline_stylesheet(page)),
+        }
     finally:
         context.close()
     for measure in figures.values():
@@ -165,7 +202,12 @@ def measure(*, base_url: str, cookie: str, runs: list[dict]) -> dict:
         medians[name] = {
             key: statistics.median(result[name][key] for result in results)
             for key in results[0][name]
+            if key != "stylesheet"
         }
+        # Every run's way, once each: more than one means the runs measured different things.
+        medians[name]["stylesheet"] = " / ".join(
+            sorted({result[name]["stylesheet"] for result in results})
+        )
     return medians
 
 
@@ -189,6 +231,6 @@ def describe(medians: dict, *, runs: int) -> list[str]:
             f" {ratio:4.2f}× (target ≤ {target}×: {verdict});"
             f" document {figures['document']:,.0f} B on the wire,"
             f" {figures['total']:,.0f} B in {figures['requests']:.0f} responses"
-            f" ({figures['documents']:.0f} documents)"
+            f" ({figures['documents']:.0f} documents); stylesheet {figures['stylesheet']}"
         )
     return lines
