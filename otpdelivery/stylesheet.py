@@ -34,6 +34,7 @@ COOKIE_NAME = "site_css"
 COOKIE_MAX_AGE = 7 * 24 * 60 * 60
 # As django.middleware.gzip decides whether to compress.
 _ACCEPTS_GZIP = re.compile(r"\bgzip\b")
+_RELATIVE_REFERENCE = re.compile(r"@import|url\(\s*['\"]?(?!data:|/|https?:)", re.IGNORECASE)
 
 
 def inline_until_cached(view):
@@ -78,8 +79,10 @@ def stylesheet_text() -> str | None:
         # Development and tests, without a manifest: the file in static/, as runserver
         # serves it, read afresh so that an edit shows at once.
         text = Path(finders.find(STYLESHEET)).read_text(encoding="utf-8")
-    # It goes into the page unescaped: "</style" in it would end the <style> early.
-    if "</style" in text.lower():
+    # It goes into the page unescaped: "</style" in it would end the <style> early. Inline,
+    # a relative url() or an @import would resolve against the page's address, not the
+    # stylesheet's (the manifest storage writes url() references relative to the file).
+    if "</style" in text.lower() or _RELATIVE_REFERENCE.search(text):
         return None
     return text
 

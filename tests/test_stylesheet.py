@@ -293,3 +293,25 @@ def test_stylesheet_holding_a_closing_style_tag_is_linked_not_inlined(
     assert "<style" not in content
     assert '<link rel="stylesheet" href="/static/css/site.0123456789ab.css">' in content
     assert COOKIE_NAME not in response.cookies
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        '.badge{background:url("../img/badge.0123456789ab.svg")}',
+        ".badge{background:url(img/badge.svg)}",
+        '@import "print.css";',
+    ],
+)
+def test_stylesheet_referring_to_files_relatively_is_linked_not_inlined(
+    rule, courier_client, courier_pages, collected
+):
+    # Inline, the reference would resolve against the page's address and miss the file
+    collected.write_text(rule + "\n", encoding="utf-8")
+
+    response = courier_client.get(courier_pages["stop"], **GZIP)
+
+    content = html(response)
+    assert "<style" not in content
+    assert '<link rel="stylesheet" href="/static/css/site.0123456789ab.css">' in content
+    assert COOKIE_NAME not in response.cookies
