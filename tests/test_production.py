@@ -5,6 +5,7 @@ import logging
 import logging.config
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from otpdelivery.logconfig import logging_config
@@ -152,3 +153,29 @@ def test_entry_floor_page_sends_a_code_entrys_statements_and_changes_nothing(
         "A00000001",
         OrderFactory._meta.model.objects.get().email,
     )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", [BASELINE_URL, ENTRY_FLOOR_URL])
+def test_bench_pages_switched_off_answer_a_post_without_a_token_like_an_unknown_address(url):
+    # Given a browser with no CSRF cookie, signed out (the test client checks CSRF here)
+    client = Client(enforce_csrf_checks=True)
+
+    # When it posts to a bench page and to an address that does not exist
+    response = client.post(url)
+    unknown = client.post("/no-such-page")
+
+    # Then both are the same 404: nothing tells the bench's addresses exist
+    assert response.status_code == unknown.status_code == 404
+
+
+@pytest.mark.django_db
+def test_entry_floor_switched_on_still_refuses_a_post_without_its_csrf_token(settings, customer):
+    settings.BENCH_BASELINE_VIEW = True
+    OrderFactory(customer=customer)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(customer)
+
+    response = client.post(ENTRY_FLOOR_URL)
+
+    assert response.status_code == 403
