@@ -11,6 +11,7 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
+from couriers.models import PickupPoint
 from orders.models import Shipment
 from tests.conftest import plain_code, wrong_code_for
 
@@ -73,6 +74,28 @@ def test_customer_sees_the_code_large_with_its_validity_and_warning(
     expect(page.locator("[aria-current=step]")).to_contain_text("Out for delivery")
     assert_accessible(page)
     screenshots(page, "tracking-code")
+
+
+def test_tracking_page_fits_the_phone_with_a_long_unbroken_name(
+    demo, open_page, sign_in, live_server
+):
+    # Given a parcel bound for a pickup point whose name is one long word (as operations
+    # or a retailer may type it)
+    parcel = demo("1")
+    point = PickupPoint.objects.filter(is_active=True).first()
+    PickupPoint.objects.filter(pk=point.pk).update(name="EdicolaCentraleDellaStazione" * 3)
+    Shipment.objects.filter(pk=parcel.pk).update(pickup_point=point)
+    page = open_page()
+    sign_in(page, "alice")
+
+    # When its customer opens Track my package at 360 px
+    page.goto(f"{live_server.url}/track/{parcel.tracking_number}/")
+
+    # Then the name wraps: the page does not scroll sideways
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0
 
 
 def test_code_is_read_digit_by_digit_by_screen_readers(demo, open_page, sign_in, live_server):
