@@ -88,7 +88,9 @@ class OrderAdmin(admin.ModelAdmin):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is None:
             return fields
-        return [*fields, *self.recipient_fields, "change_recipient_link"]
+        fields += self.recipient_fields
+        # The link only for those the change of recipient lets in: for anyone else a 403.
+        return [*fields, "change_recipient_link"] if request.user.is_superuser else fields
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(parcel_count=Count("shipments"))

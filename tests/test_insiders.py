@@ -228,6 +228,22 @@ def test_a_superuser_changes_the_recipient_through_the_audited_service(
     assert REASON in alert.details
 
 
+def test_order_page_offers_the_change_of_recipient_only_to_superusers(
+    client, ops, out_for_delivery
+):
+    order = out_for_delivery.order
+    url = reverse("admin:orders_order_change_recipient", args=[order.pk])
+    page = reverse("admin:orders_order_change", args=[order.pk])
+
+    client.force_login(_staff_with("view_order", "change_order"))
+    offered_to_staff = url in client.get(page).content.decode()
+    client.force_login(ops)
+    offered_to_superuser = url in client.get(page).content.decode()
+
+    # A link to a page that answers 403 is offered to nobody
+    assert (offered_to_staff, offered_to_superuser) == (False, True)
+
+
 def test_staff_short_of_a_superuser_cannot_change_the_recipient(client, out_for_delivery):
     client.force_login(_staff_with("view_order", "change_order"))
     order = out_for_delivery.order
