@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from cryptography.fernet import Fernet
 from django.db import connection
+from django.urls import reverse
 
 from codes import tokens
 from codes.models import DeliveryCode
@@ -89,6 +90,18 @@ def customer(db):
 @pytest.fixture
 def courier(db):
     return CourierFactory(user=UserFactory(username="marco", first_name="Marco"))
+
+
+@pytest.fixture
+def courier_client(client, courier):
+    """The test client signed in as the courier."""
+    client.force_login(courier.user)
+    return client
+
+
+def stop_url(shipment) -> str:
+    """The courier's stop page of the parcel."""
+    return reverse("courier_stop", args=[shipment.tracking_number])
 
 
 @pytest.fixture

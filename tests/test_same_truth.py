@@ -12,27 +12,17 @@ from codes.models import EntryBlock, ParcelHold
 from couriers.models import DeliveryAttempt
 from handoff.services import shipment_record_failed_attempt
 from tests.codes.test_entry_block import parcels_on_route
-from tests.conftest import out_again_on_its_day, wrong_code_for
+from tests.conftest import out_again_on_its_day, stop_url, wrong_code_for
 
 pytestmark = pytest.mark.django_db
 
 CODE_INPUT = re.compile(r"<input[^>]*name=\"code\"")
 
 
-@pytest.fixture
-def courier_client(client, courier):
-    client.force_login(courier.user)
-    return client
-
-
-def _stop_url(shipment):
-    return reverse("courier_stop", args=[shipment.tracking_number])
-
-
 def _enter_wrong_codes(client, shipment, count):
     response = None
     for _ in range(count):
-        response = client.post(_stop_url(shipment), {"code": wrong_code_for(shipment)})
+        response = client.post(stop_url(shipment), {"code": wrong_code_for(shipment)})
     return response
 
 
@@ -50,7 +40,7 @@ def test_fifth_wrong_code_leaves_no_code_field_and_says_why(courier_client, out_
 def test_locked_stop_opened_again_has_no_code_field(courier_client, out_for_delivery):
     _enter_wrong_codes(courier_client, out_for_delivery, 5)
 
-    response = courier_client.get(_stop_url(out_for_delivery))
+    response = courier_client.get(stop_url(out_for_delivery))
 
     page = response.content.decode()
     assert not CODE_INPUT.search(page)
@@ -70,7 +60,7 @@ def test_stop_of_a_parcel_held_for_operations_has_no_code_field(
 ):
     ParcelHold.objects.create(shipment=out_for_delivery, held_at=frozen_now, wrong_code_entries=10)
 
-    response = courier_client.get(_stop_url(out_for_delivery))
+    response = courier_client.get(stop_url(out_for_delivery))
 
     page = response.content.decode()
     assert not CODE_INPUT.search(page)
@@ -92,7 +82,7 @@ def test_the_wrong_code_that_holds_the_parcel_says_held_as_the_page_does_after(
 
     # When the courier enters the 10th wrong code in all, and opens the stop again
     answer = _enter_wrong_codes(courier_client, out_for_delivery, 1).content.decode()
-    reloaded = courier_client.get(_stop_url(out_for_delivery)).content.decode()
+    reloaded = courier_client.get(stop_url(out_for_delivery)).content.decode()
 
     # Then both say the parcel is held for operations, not that its code is locked
     for page in (answer, reloaded):
@@ -105,7 +95,7 @@ def test_the_wrong_code_that_holds_the_parcel_says_held_as_the_page_does_after(
 def test_stop_of_a_parcel_without_a_code_keeps_confirm_delivery(
     courier_client, cheap_out_for_delivery
 ):
-    response = courier_client.get(_stop_url(cheap_out_for_delivery))
+    response = courier_client.get(stop_url(cheap_out_for_delivery))
 
     assert "Confirm delivery" in response.content.decode()
     assert "data-entry-closed" not in response.content.decode()
@@ -191,7 +181,7 @@ def test_courier_stop_page_keeps_the_failed_door_after_a_redirect(courier, redir
     client = Client()  # the courier's own phone: not the customer's session or messages
     client.force_login(courier.user)
 
-    response = client.get(_stop_url(redirected))
+    response = client.get(stop_url(redirected))
 
     page = response.content.decode()
     assert "Alice Rossi" in page
@@ -228,7 +218,7 @@ def test_a_blocked_courier_is_an_alert_for_operations(courier, customer, route, 
     parcels = parcels_on_route(n=10, customer=customer, route=route, ops=ops)
 
     for shipment in parcels:
-        client.post(_stop_url(shipment), {"code": wrong_code_for(shipment)})
+        client.post(stop_url(shipment), {"code": wrong_code_for(shipment)})
 
     assert Alert.objects.filter(kind=Alert.Kind.PERSON_BLOCKED, person=courier.user).count() == 1
 

@@ -39,12 +39,6 @@ def policy_nonces(response, directive: str) -> list[str]:
 
 
 @pytest.fixture
-def courier_client(client, courier):
-    client.force_login(courier.user)
-    return client
-
-
-@pytest.fixture
 def courier_pages(out_for_delivery):
     return {
         "today": reverse("courier_today"),

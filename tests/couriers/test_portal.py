@@ -14,20 +14,10 @@ from handoff.services import (
     shipment_move_to_route,
 )
 from orders.models import Shipment
-from tests.conftest import TODAY, make_valuable_shipment, plain_code, wrong_code_for
+from tests.conftest import TODAY, make_valuable_shipment, plain_code, stop_url, wrong_code_for
 from tests.factories import CourierFactory, RouteFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def _stop_url(shipment):
-    return reverse("courier_stop", args=[shipment.tracking_number])
-
-
-@pytest.fixture
-def courier_client(client, courier):
-    client.force_login(courier.user)
-    return client
 
 
 def test_courier_lands_on_todays_deliveries(courier_client):
@@ -63,7 +53,7 @@ def test_todays_deliveries_shows_only_todays_route(courier_client, courier, cust
 
 
 def test_stop_page_has_the_code_form_as_the_contract_says(courier_client, out_for_delivery):
-    response = courier_client.get(_stop_url(out_for_delivery))
+    response = courier_client.get(stop_url(out_for_delivery))
 
     content = response.content.decode()
     assert ">Delivery code</label>" in content
@@ -76,7 +66,7 @@ def test_stop_page_has_the_code_form_as_the_contract_says(courier_client, out_fo
 def test_stop_page_never_contains_the_code(courier_client, out_for_delivery):
     code = plain_code(out_for_delivery)
 
-    response = courier_client.get(_stop_url(out_for_delivery))
+    response = courier_client.get(stop_url(out_for_delivery))
 
     content = response.content.decode()
     assert code not in content
@@ -85,7 +75,7 @@ def test_stop_page_never_contains_the_code(courier_client, out_for_delivery):
 
 def test_right_code_shows_a_clear_confirmation(courier_client, out_for_delivery):
     response = courier_client.post(
-        _stop_url(out_for_delivery), {"code": plain_code(out_for_delivery)}, follow=True
+        stop_url(out_for_delivery), {"code": plain_code(out_for_delivery)}, follow=True
     )
 
     out_for_delivery.refresh_from_db()
@@ -99,7 +89,7 @@ def test_right_code_is_answered_with_the_confirmation_not_a_redirect(
 ):
     # When the courier enters the right code
     response = courier_client.post(
-        _stop_url(out_for_delivery), {"code": plain_code(out_for_delivery)}
+        stop_url(out_for_delivery), {"code": plain_code(out_for_delivery)}
     )
 
     # Then the answer is the confirmation itself: no second round trip on a slow network
@@ -115,10 +105,10 @@ def test_sending_the_right_code_again_shows_the_same_confirmation_and_delivers_o
 ):
     # Given a parcel just delivered with its right code
     right = plain_code(out_for_delivery)
-    courier_client.post(_stop_url(out_for_delivery), {"code": right})
+    courier_client.post(stop_url(out_for_delivery), {"code": right})
 
     # When the same POST arrives again (a double tap, or the browser resubmitting it)
-    response = courier_client.post(_stop_url(out_for_delivery), {"code": right})
+    response = courier_client.post(stop_url(out_for_delivery), {"code": right})
 
     # Then the courier sees the confirmation again, and nothing more was written
     assert response.status_code == 200
@@ -128,14 +118,14 @@ def test_sending_the_right_code_again_shows_the_same_confirmation_and_delivers_o
 
 
 def test_stop_page_is_compressed_for_a_browser_that_accepts_it(courier_client, out_for_delivery):
-    response = courier_client.get(_stop_url(out_for_delivery), HTTP_ACCEPT_ENCODING="gzip")
+    response = courier_client.get(stop_url(out_for_delivery), HTTP_ACCEPT_ENCODING="gzip")
 
     assert response.headers["Content-Encoding"] == "gzip"
 
 
 def test_wrong_code_shows_tries_left(courier_client, out_for_delivery):
     response = courier_client.post(
-        _stop_url(out_for_delivery), {"code": wrong_code_for(out_for_delivery)}
+        stop_url(out_for_delivery), {"code": wrong_code_for(out_for_delivery)}
     )
 
     assert response.status_code == 200
@@ -145,7 +135,7 @@ def test_wrong_code_shows_tries_left(courier_client, out_for_delivery):
 def test_malformed_code_shows_a_validation_error_and_is_not_counted(
     courier_client, out_for_delivery
 ):
-    response = courier_client.post(_stop_url(out_for_delivery), {"code": "12a456"})
+    response = courier_client.post(stop_url(out_for_delivery), {"code": "12a456"})
 
     out_for_delivery.refresh_from_db()
     assert "exactly six digits" in response.content.decode()
@@ -155,9 +145,9 @@ def test_malformed_code_shows_a_validation_error_and_is_not_counted(
 def test_locked_parcel_accepts_no_further_entry(courier_client, out_for_delivery):
     right, wrong = plain_code(out_for_delivery), wrong_code_for(out_for_delivery)
     for _ in range(5):
-        courier_client.post(_stop_url(out_for_delivery), {"code": wrong})
+        courier_client.post(stop_url(out_for_delivery), {"code": wrong})
 
-    response = courier_client.post(_stop_url(out_for_delivery), {"code": right})
+    response = courier_client.post(stop_url(out_for_delivery), {"code": right})
 
     out_for_delivery.refresh_from_db()
     assert "locked" in response.content.decode()
@@ -165,13 +155,13 @@ def test_locked_parcel_accepts_no_further_entry(courier_client, out_for_delivery
 
 
 def test_client_address_is_recorded(courier_client, out_for_delivery):
-    courier_client.post(_stop_url(out_for_delivery), {"code": "12a456"}, REMOTE_ADDR="192.0.2.44")
+    courier_client.post(stop_url(out_for_delivery), {"code": "12a456"}, REMOTE_ADDR="192.0.2.44")
 
     assert CodeEntry.objects.get().client_ip == "192.0.2.44"
 
 
 def test_parcel_without_code_is_confirmed_without_one(courier_client, cheap_out_for_delivery):
-    response = courier_client.post(_stop_url(cheap_out_for_delivery), {}, follow=True)
+    response = courier_client.post(stop_url(cheap_out_for_delivery), {}, follow=True)
 
     cheap_out_for_delivery.refresh_from_db()
     assert cheap_out_for_delivery.status == Shipment.Status.DELIVERED
@@ -212,8 +202,8 @@ def test_failed_attempt_needs_a_reason(courier_client, out_for_delivery):
 def test_another_couriers_stop_is_404(client, out_for_delivery):
     client.force_login(CourierFactory().user)
 
-    assert client.get(_stop_url(out_for_delivery)).status_code == 404
-    assert client.post(_stop_url(out_for_delivery), {"code": "123456"}).status_code == 404
+    assert client.get(stop_url(out_for_delivery)).status_code == 404
+    assert client.post(stop_url(out_for_delivery), {"code": "123456"}).status_code == 404
     assert not CodeEntry.objects.exists()
 
 
@@ -223,18 +213,18 @@ def test_stop_on_another_days_route_is_404(courier_client, courier, customer, op
     shipment_mark_shipped(shipment=shipment, actor=ops, delivery_day=tomorrow)
     shipment_add_to_route(route=RouteFactory(courier=courier, day=tomorrow), shipment=shipment)
 
-    assert courier_client.get(_stop_url(shipment)).status_code == 404
+    assert courier_client.get(stop_url(shipment)).status_code == 404
 
 
 def test_customer_cannot_open_the_courier_portal(client, customer, out_for_delivery):
     client.force_login(customer)
 
     assert client.get(reverse("courier_today")).status_code == 404
-    assert client.get(_stop_url(out_for_delivery)).status_code == 404
+    assert client.get(stop_url(out_for_delivery)).status_code == 404
 
 
 def test_anonymous_visitor_is_sent_to_sign_in(client, out_for_delivery):
-    response = client.get(_stop_url(out_for_delivery))
+    response = client.get(stop_url(out_for_delivery))
 
     assert response.status_code == 302
     assert response.url.startswith(reverse("login"))
@@ -304,7 +294,7 @@ def test_a_parcel_never_on_the_couriers_route_stays_not_found(courier_client, cu
     shipment = make_valuable_shipment(customer)
     shipment_mark_shipped(shipment=shipment, actor=ops, delivery_day=TODAY)
     shipment_mark_out_for_delivery(shipment=shipment, actor=ops, route=luca_route)
-    url = _stop_url(shipment)
+    url = stop_url(shipment)
 
     # Then Marco learns nothing about it, whatever he tries
     assert courier_client.get(url).status_code == 404

@@ -11,21 +11,11 @@ from django.urls import reverse
 from couriers.models import DeliveryAttempt
 from handoff.services import shipment_add_to_route, shipment_mark_out_for_delivery
 from orders.models import Shipment
-from tests.conftest import ROME, TODAY, plain_code
+from tests.conftest import ROME, TODAY, plain_code, stop_url
 
 pytestmark = pytest.mark.django_db
 
 TOMORROW = TODAY + datetime.timedelta(days=1)
-
-
-@pytest.fixture
-def courier_client(client, courier):
-    client.force_login(courier.user)
-    return client
-
-
-def _stop_url(shipment):
-    return reverse("courier_stop", args=[shipment.tracking_number])
 
 
 @pytest.fixture
@@ -65,7 +55,7 @@ def test_todays_list_keeps_the_drop_after_the_customer_collects_the_parcel(
 def test_stop_page_keeps_the_drop_after_the_customer_collects_the_parcel(
     courier_client, dropped_then_collected
 ):
-    page = courier_client.get(_stop_url(dropped_then_collected)).content.decode()
+    page = courier_client.get(stop_url(dropped_then_collected)).content.decode()
 
     assert 'data-stop-outcome="dropped"' in page
     assert "Dropped at Edicola Centrale at 10:00." in page
@@ -75,10 +65,10 @@ def test_stop_page_keeps_the_drop_after_the_customer_collects_the_parcel(
 
 
 def test_a_delivered_stop_shows_when_it_was_handed_over_here(courier_client, out_for_delivery):
-    courier_client.post(_stop_url(out_for_delivery), {"code": plain_code(out_for_delivery)})
+    courier_client.post(stop_url(out_for_delivery), {"code": plain_code(out_for_delivery)})
 
     listed = courier_client.get(reverse("courier_today")).content.decode()
-    opened = courier_client.get(_stop_url(out_for_delivery)).content.decode()
+    opened = courier_client.get(stop_url(out_for_delivery)).content.decode()
 
     assert 'data-stop-outcome="delivered"' in listed
     assert "Handed over at 10:00." in listed

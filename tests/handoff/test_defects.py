@@ -28,6 +28,7 @@ from tests.conftest import (
     TODAY,
     make_valuable_shipment,
     plain_code,
+    stop_url,
     wrong_code_for,
 )
 from tests.factories import CourierFactory, RouteFactory, UserFactory
@@ -37,18 +38,8 @@ pytestmark = pytest.mark.django_db
 TOMORROW = TODAY + datetime.timedelta(days=1)
 
 
-@pytest.fixture
-def courier_client(client, courier):
-    client.force_login(courier.user)
-    return client
-
-
 def _failed_url(shipment):
     return reverse("courier_stop_failed", args=[shipment.tracking_number])
-
-
-def _stop_url(shipment):
-    return reverse("courier_stop", args=[shipment.tracking_number])
 
 
 # --- A courier on a bad network taps twice ------------------------------------------------
@@ -102,7 +93,7 @@ def test_right_code_after_the_failed_attempt_is_an_earlier_code_not_an_error(
     code = plain_code(out_for_delivery)
     courier_client.post(_failed_url(out_for_delivery), {"reason": "not_at_home"})
 
-    response = courier_client.post(_stop_url(out_for_delivery), {"code": code})
+    response = courier_client.post(stop_url(out_for_delivery), {"code": code})
 
     out_for_delivery.refresh_from_db()
     assert response.status_code in {200, 302}
@@ -113,7 +104,7 @@ def test_right_code_after_the_failed_attempt_is_an_earlier_code_not_an_error(
 def test_failed_attempt_after_the_right_code_says_so_without_an_error(
     courier_client, out_for_delivery
 ):
-    courier_client.post(_stop_url(out_for_delivery), {"code": plain_code(out_for_delivery)})
+    courier_client.post(stop_url(out_for_delivery), {"code": plain_code(out_for_delivery)})
 
     response = courier_client.post(_failed_url(out_for_delivery), {"reason": "not_at_home"})
 
@@ -138,7 +129,7 @@ def test_an_earlier_code_at_the_door_is_refused_with_its_own_message_and_not_cou
     time_machine.move_to(datetime.datetime.combine(TOMORROW, datetime.time(9), tzinfo=ROME))
     shipment_mark_out_for_delivery(shipment=out_for_delivery, actor=ops)
 
-    response = courier_client.post(_stop_url(out_for_delivery), {"code": old})
+    response = courier_client.post(stop_url(out_for_delivery), {"code": old})
 
     out_for_delivery.refresh_from_db()
     assert "earlier code of this parcel: ask the customer for the newest" in (
@@ -148,18 +139,24 @@ def test_an_earlier_code_at_the_door_is_refused_with_its_own_message_and_not_cou
     assert CodeEntry.objects.filter(outcome=CodeEntry.Outcome.EARLIER_CODE).count() == 1
 
 
-def test_an_earlier_code_at_the_counter_is_refused_and_not_counted_against_the_operator(
-    client, operator, pickup_point, customer, ops
-):
+def _waiting_with_an_earlier_code(customer, pickup_point, operator, ops):
+    """A parcel received at the point, and the code it was shipped with: that code ended
+    before arrival, so the parcel got a fresh one there and the first is an earlier code."""
     shipment = make_valuable_shipment(customer)
     Shipment.objects.filter(pk=shipment.pk).update(pickup_point=pickup_point)
     shipment_mark_shipped(shipment=shipment, actor=ops, delivery_day=TODAY)
     shipping_code = plain_code(shipment)
-    # Ended before arrival: the parcel gets a fresh code there, the first becomes earlier.
     DeliveryCode.objects.filter(shipment=shipment).update(
         valid_until=datetime.datetime(2026, 11, 26, 9, tzinfo=ROME)
     )
     shipment_receive_at_pickup_point(shipment=shipment, pickup_point=pickup_point, actor=operator)
+    return shipment, shipping_code
+
+
+def test_an_earlier_code_at_the_counter_is_refused_and_not_counted_against_the_operator(
+    client, operator, pickup_point, customer, ops
+):
+    shipment, shipping_code = _waiting_with_an_earlier_code(customer, pickup_point, operator, ops)
     client.force_login(operator)
 
     response = client.post(reverse("pickup_point", args=[pickup_point.pk]), {"code": shipping_code})
@@ -175,14 +172,7 @@ def test_an_earlier_code_at_the_counter_is_refused_and_not_counted_against_the_o
 def test_an_earlier_code_of_a_parcel_collected_here_is_not_counted_against_the_operator(
     client, operator, pickup_point, customer, ops
 ):
-    shipment = make_valuable_shipment(customer)
-    Shipment.objects.filter(pk=shipment.pk).update(pickup_point=pickup_point)
-    shipment_mark_shipped(shipment=shipment, actor=ops, delivery_day=TODAY)
-    shipping_code = plain_code(shipment)
-    DeliveryCode.objects.filter(shipment=shipment).update(
-        valid_until=datetime.datetime(2026, 11, 26, 9, tzinfo=ROME)
-    )
-    shipment_receive_at_pickup_point(shipment=shipment, pickup_point=pickup_point, actor=operator)
+    shipment, shipping_code = _waiting_with_an_earlier_code(customer, pickup_point, operator, ops)
     client.force_login(operator)
     client.post(reverse("pickup_point", args=[pickup_point.pk]), {"code": plain_code(shipment)})
 
@@ -266,7 +256,7 @@ def test_only_the_courier_whose_stop_it_is_can_hand_it_over(client, out_for_deli
     RouteFactory(courier=CourierFactory(user=luca), day=TODAY)
     client.force_login(luca)
 
-    response = client.post(_stop_url(out_for_delivery), {"code": plain_code(out_for_delivery)})
+    response = client.post(stop_url(out_for_delivery), {"code": plain_code(out_for_delivery)})
 
     out_for_delivery.refresh_from_db()
     assert response.status_code == 404
@@ -352,4 +342,4 @@ def test_todays_list_keeps_a_stop_moved_to_another_courier_without_a_link(
     page = courier_client.get(reverse("courier_today")).content.decode()
 
     assert 'data-stop-outcome="moved"' in page
-    assert _stop_url(out_for_delivery) not in page
+    assert stop_url(out_for_delivery) not in page
