@@ -72,26 +72,30 @@ def stylesheet_text() -> str | None:
     if isinstance(staticfiles_storage, ManifestFilesMixin):
         # Production: the collected file, whose url() references the manifest storage has
         # rewritten to hashed names, the same bytes as the linked file.
-        text = _collected_text(
+        return _collected_text(
             str(staticfiles_storage.location), staticfiles_storage.stored_name(STYLESHEET)
         )
-    else:
-        # Development and tests, without a manifest: the file in static/, as runserver
-        # serves it, read afresh so that an edit shows at once.
-        text = Path(finders.find(STYLESHEET)).read_text(encoding="utf-8")
-    # It goes into the page unescaped: "</style" in it would end the <style> early. Inline,
-    # a relative url() or an @import would resolve against the page's address, not the
-    # stylesheet's (the manifest storage writes url() references relative to the file).
-    if "</style" in text.lower() or _RELATIVE_REFERENCE.search(text):
-        return None
-    return text
+    # Development and tests, without a manifest: the file in static/, as runserver serves
+    # it, read afresh so that an edit shows at once.
+    return _inlinable(Path(finders.find(STYLESHEET)).read_text(encoding="utf-8"))
 
 
 @functools.cache
-def _collected_text(location: str, stored_name: str) -> str:
-    """Read once per process and per deploy (the location and hashed name change with it)."""
+def _collected_text(location: str, stored_name: str) -> str | None:
+    """Read and checked once per process and per deploy (the location and hashed name
+    change with it)."""
     with staticfiles_storage.open(stored_name) as collected:
-        return collected.read().decode("utf-8")
+        return _inlinable(collected.read().decode("utf-8"))
+
+
+def _inlinable(text: str) -> str | None:
+    """The text, or None when it cannot go into a page as it is: unescaped, "</style" would
+    end the <style> early, and a relative url() or an @import would resolve against the
+    page's address, not the stylesheet's (the manifest storage writes url() references
+    relative to the file)."""
+    if "</style" in text.lower() or _RELATIVE_REFERENCE.search(text):
+        return None
+    return text
 
 
 def _should_inline(request) -> bool:
